@@ -1,0 +1,234 @@
+/*
+ * term_pack_match_test.c - building terms with grove_pack and taking them
+ * apart with grove_match.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include <grove/term.h>
+
+static void s_assert_text(const grove_term *t, const char *want)
+{
+    assert_non_null(t);
+    char *got = grove_term_format(t);
+    if (strcmp(got, want) != 0)
+        fail_msg("got %s, want %s", got, want);
+    free(got);
+}
+
+static void test_pack_fills_every_placeholder(void **state)
+{
+    (void)state;
+    grove_nodename node;
+    assert_int_equal(grove_nodename_intern("a@h", 3, &node), GROVE_OK);
+    grove_pid pid = {node, 1, 2, 3};
+    grove_ref ref = {.node = node, .creation = 9, .len = 3, .id = {4, 5, 6}};
+    grove_term *inner = grove_pack("[x]");
+    grove_term *t = grove_pack("{~i, ~l, ~u, ~f, ~a, ~s, ~b, ~p, ~r, ~t}", -7, (int64_t)INT64_MIN,
+                               (uint64_t)UINT64_MAX, 2.5, "ok", "hi", (size_t)2, "\x01\x02",
+                               (size_t)2, pid, ref, inner);
+    s_assert_text(t, "{-7,-9223372036854775808,18446744073709551615,2.5,ok,\"hi\",<<1,2>>,"
+                     "#Pid<a@h.1.2.3>,#Ref<a@h.4.5.6.9>,[x]}");
+    grove_term_destroy(&t);
+}
+
+static void test_pack_builds_nested_and_empty_shapes(void **state)
+{
+    (void)state;
+    grove_term *t =
+        grove_pack("#{key => [~i, {~a}], <<\"k\">> => #{}, [] => ~s}", 1, "b", "", (size_t)0);
+    s_assert_text(t, "#{key => [1,{b}],[] => [],<<\"k\">> => #{}}");
+    grove_term_destroy(&t);
+    t = grove_pack("[~i | ~t]", 1, grove_pack("[2, 3]"));
+    s_assert_text(t, "[1,2,3]");
+    grove_term_destroy(&t);
+}
+
+static void test_pack_refuses_bad_values_and_still_consumes_terms(void **state)
+{
+    (void)state;
+    grove_term_error err = {0};
+    /* Each case must free the ~t term (the sanitizer runs see a leak). */
+    assert_null(grove_pack_ex(&err, "{~f, ~t}", 0.0 / 0.0, grove_pack("a")));
+    assert_non_null(strstr(err.message, "NaN"));
+    assert_null(grove_pack("{~a, ~t}", (const char *)NULL, grove_pack("a")));
+    assert_null(grove_pack("{~t ~t}", grove_pack("a"), grove_pack("b")));
+    assert_null(grove_pack("{Bad, ~t, '~t', ~t}", grove_pack("a"), grove_pack("b")));
+    assert_null(grove_pack("{~t, ~t}", (grove_term *)NULL, grove_pack("b")));
+    assert_null(grove_pack("~q"));
+    assert_null(grove_pack("~a", "\xff"));
+    assert_null(grove_pack("{}}"));
+    assert_null(grove_pack(NULL));
+}
+
+static void test_match_captures_every_placeholder(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("{7, -9223372036854775808, 18446744073709551615, 2.5, 'café', "
+                               "\"hi\", <<1,2>>, #Pid<a@h.1.2.3>, #Ref<a@h.4.5.6.9>, [x]}");
+    int i = 0;
+    int64_t l = 0;
+    uint64_t u = 0;
+    double f = 0;
+    char atom[16];
+    const char *s = NULL;
+    size_t slen = 0, blen = 0;
+    const void *b = NULL;
+    grove_pid pid = {0};
+    grove_ref ref = {0};
+    grove_term *sub = NULL;
+    assert_true(grove_match(t, "{~i, ~l, ~u, ~f, ~a, ~s, ~b, ~p, ~r, ~t}", &i, &l, &u, &f, atom,
+                            sizeof atom, &s, &slen, &b, &blen, &pid, &ref, &sub));
+    assert_int_equal(i, 7);
+    assert_true(l == INT64_MIN);
+    assert_true(u == UINT64_MAX);
+    assert_true(f == 2.5);
+    assert_string_equal(atom, "caf\xc3\xa9");
+    assert_int_equal(slen, 2);
+    assert_memory_equal(s, "hi", 2);
+    assert_int_equal(blen, 2);
+    assert_memory_equal(b, "\x01\x02", 2);
+    assert_string_equal(grove_nodename_str(pid.node), "a@h");
+    assert_int_equal(pid.id, 1);
+    assert_int_equal(pid.creation, 3);
+    assert_int_equal(ref.len, 3);
+    assert_int_equal(ref.id[2], 6);
+    assert_int_equal(ref.creation, 9);
+    s_assert_text(sub, "[x]");
+    grove_term_destroy(&sub);
+    grove_term_destroy(&t);
+}
+
+static void test_failed_match_writes_no_capture(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("{deposit, 50, extra}");
+    int64_t n = 12345;
+    grove_term *sub = NULL;
+    /* The first capture would match; the arity does not. */
+    assert_false(grove_match(t, "{deposit, ~l}", &n));
+    assert_int_equal(n, 12345);
+    assert_false(grove_match(t, "{~t, 50, other}", &sub));
+    assert_null(sub);
+    /* Wrong kinds and ranges. */
+    int i = 99;
+    assert_false(grove_match(t, "{deposit, ~f, _}", &(double){0}));
+    grove_term *big = grove_pack("2147483648");
+    assert_false(grove_match(big, "~i", &i));
+    assert_int_equal(i, 99);
+    assert_true(grove_match(big, "~u", &(uint64_t){0}));
+    grove_term *neg = grove_pack("-1");
+    assert_false(grove_match(neg, "~u", &(uint64_t){0}));
+    char small[3];
+    grove_term *atom = grove_pack("abc");
+    assert_false(grove_match(atom, "~a", small, sizeof small)); /* no room for the NUL */
+    assert_false(grove_match(NULL, "_"));
+    assert_false(grove_match(t, "{deposit, 50"));
+    grove_term_destroy(&t);
+    grove_term_destroy(&big);
+    grove_term_destroy(&neg);
+    grove_term_destroy(&atom);
+}
+
+static void test_match_literals_are_exact(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("{1, 1.0, \"ab\", <<\"ab\">>, 'Q a', [], #{}}");
+    assert_true(grove_match(t, "{1, 1.0, \"ab\", <<\"ab\">>, 'Q a', [], #{}}"));
+    assert_false(grove_match(t, "{1.0, _, _, _, _, _, _}"));
+    assert_false(grove_match(t, "{_, 1, _, _, _, _, _}"));
+    assert_false(grove_match(t, "{_, _, <<\"ab\">>, _, _, _, _}"));
+    assert_true(grove_match(t, "{_, _, [$a, $b], _, _, _, _}"));
+    assert_true(grove_match(t, "_"));
+    grove_term_destroy(&t);
+}
+
+static void test_match_lists_with_tails(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("[1, 2, 3]");
+    int h = 0;
+    grove_term *rest = NULL;
+    assert_true(grove_match(t, "[~i | ~t]", &h, &rest));
+    assert_int_equal(h, 1);
+    s_assert_text(rest, "[2,3]");
+    grove_term_destroy(&rest);
+    const char *s;
+    size_t n;
+    assert_true(grove_match(t, "[_ | ~s]", &s, &n));
+    assert_int_equal(n, 2);
+    assert_int_equal(s[0], 2);
+    assert_true(grove_match(t, "[1 | [2 | [3]]]"));
+    assert_true(grove_match(t, "[_, _, _ | []]"));
+    assert_false(grove_match(t, "[_, _]"));
+    assert_false(grove_match(t, "[_, _, _, _]"));
+    grove_term_destroy(&t);
+
+    t = grove_pack("[a, b | c]");
+    grove_term *tail = NULL;
+    assert_true(grove_match(t, "[a, b | ~t]", &tail));
+    s_assert_text(tail, "c");
+    grove_term_destroy(&tail);
+    assert_true(grove_match(t, "[a | ~t]", &tail));
+    s_assert_text(tail, "[b|c]");
+    grove_term_destroy(&tail);
+    assert_false(grove_match(t, "[a, b]"));
+    grove_term_destroy(&t);
+
+    t = grove_pack("[]");
+    assert_true(grove_match(t, "[]"));
+    assert_false(grove_match(t, "[_ | _]"));
+    grove_term_destroy(&t);
+}
+
+static void test_match_maps_by_subset_of_keys(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("#{name => <<\"bob\">>, age => 42, {k, 1} => [v]}");
+    int age = 0;
+    const void *name;
+    size_t len;
+    assert_true(grove_match(t, "#{age => ~i}", &age));
+    assert_int_equal(age, 42);
+    assert_true(grove_match(t, "#{name := ~b, {k, 1} := [v]}", &name, &len));
+    assert_int_equal(len, 3);
+    assert_memory_equal(name, "bob", 3);
+    assert_true(grove_match(t, "#{}"));
+    assert_false(grove_match(t, "#{missing => _}"));
+    assert_false(grove_match(t, "#{age => 43}"));
+    grove_term_destroy(&t);
+}
+
+static void test_match_pattern_errors_are_mismatches(void **state)
+{
+    (void)state;
+    grove_term *t = grove_pack("{a, 1}");
+    assert_false(grove_match(t, "{a, ~z}"));
+    assert_false(grove_match(t, "{a, 1"));
+    assert_false(grove_match(t, "{a, 1} extra"));
+    assert_false(grove_match(t, "#{~a => 1}", "a"));
+    assert_false(grove_match(t, "Var"));
+    grove_term_destroy(&t);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pack_fills_every_placeholder),
+        cmocka_unit_test(test_pack_builds_nested_and_empty_shapes),
+        cmocka_unit_test(test_pack_refuses_bad_values_and_still_consumes_terms),
+        cmocka_unit_test(test_match_captures_every_placeholder),
+        cmocka_unit_test(test_failed_match_writes_no_capture),
+        cmocka_unit_test(test_match_literals_are_exact),
+        cmocka_unit_test(test_match_lists_with_tails),
+        cmocka_unit_test(test_match_maps_by_subset_of_keys),
+        cmocka_unit_test(test_match_pattern_errors_are_mismatches),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
