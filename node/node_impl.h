@@ -1,0 +1,133 @@
+/*
+ * node_impl.h - the node object and its workers (internal).
+ */
+#ifndef GV_NODE_IMPL_H
+#define GV_NODE_IMPL_H
+
+#include <grove/node.h>
+#include <grove/process.h>
+
+#include "base/gv_parker.h"
+#include "base/gv_rand.h"
+#include "base/gv_thread.h"
+#include "node/ops.h"
+#include "node/ptab.h"
+#include "node/runq.h"
+#include "node/wheel.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct gv_worker gv_worker;
+
+struct gv_worker {
+    gv_runq rq; /* first: thieves touch it */
+    grove_node *node;
+    unsigned index;
+    gv_thread thread;
+    gv_parker parker;
+    grove_proc *lifo;   /* the "next" slot (owner only) */
+    unsigned lifo_uses; /* consecutive runs from the next slot */
+    bool searching;
+    uint64_t tick;
+    gv_rng rng;
+    /* deterministic mode: the runnable set, picked from at random */
+    grove_proc **bag;
+    uint32_t bag_len, bag_cap;
+    /* timers: the wheel is the worker's; others insert and cancel under
+     * the lock */
+    gv_mutex wheel_mu;
+    gv_wheel wheel;
+    _Atomic uint64_t wheel_next; /* earliest deadline, for a lock-free check */
+    /* watchdog: what runs now (0 when nothing) */
+    _Atomic uint64_t run_since_ns;
+    _Atomic uint64_t run_pid; /* id << 32 | serial */
+    uint64_t reported_since;  /* watchdog's own: last run it reported */
+    _Atomic uint64_t busy_ns; /* time spent running processes */
+};
+
+/* Local names and the duplicate-key registry (names.c). */
+typedef struct gv_names {
+    gv_mutex mu;
+    struct gv_name_ent **nb;
+    size_t ncap, ncount;
+    struct gv_reg_ent **rb;
+    size_t rcap, rcount;
+} gv_names;
+
+void gv_names_init(gv_names *t);
+void gv_names_fini(gv_names *t);
+/* The exit path: drops p's name and registry entries (after ptab_kill). */
+void gv_names_exit(grove_proc *p);
+
+struct grove_node {
+    grove_nodename name;
+    uint32_t creation;
+    unsigned nworkers;
+    unsigned batch;
+    unsigned watchdog_ms;
+    bool deterministic;
+    uint64_t seed;
+    uint64_t start_ms;
+    gv_worker *workers;
+    gv_ptab ptab;
+    gv_inject inject;
+
+    /* idle workers (see sched.c) */
+    gv_mutex idle_mu;
+    unsigned *sleepers;
+    unsigned n_sleepers;
+    _Atomic uint32_t idle_state; /* unparked (16) | searching (16) */
+
+    _Atomic bool stopping; /* no new spawns */
+    _Atomic bool shutdown; /* workers leave */
+    _Atomic uint64_t next_ref;
+    _Atomic uint64_t spawned, exited, procs, waiters;
+    _Atomic uint32_t timer_rr;
+    _Atomic uint64_t watchdog_reports;
+
+    gv_thread watchdog;
+    gv_parker watchdog_parker;
+
+    gv_ops ops;
+    gv_names names;
+    _Atomic bool names_used; /* set once a name or key was ever used */
+    const grove_trace_hooks *_Atomic trace;
+};
+
+/* The installed trace hooks, or NULL (one acquire load, free on x86: the table
+ * is immutable once installed, and its contents were written before
+ * grove_node_set_trace's release store). */
+static inline const grove_trace_hooks *gv_trace(const grove_node *node)
+{
+    return atomic_load_explicit(&((grove_node *)node)->trace, memory_order_acquire);
+}
+
+/* The calling thread's worker, if it is one of node's workers (else NULL). */
+gv_worker *gv_sched_current(const grove_node *node);
+
+/* True when the calling thread is any node's worker. */
+bool gv_sched_on_any_worker(void);
+
+/* Makes p runnable. lifo: p was woken by the process running on this
+ * worker (use the next slot). Any thread. */
+void gv_sched_schedule(grove_node *node, grove_proc *p, bool lifo);
+
+/* Starts and stops the workers and the watchdog. */
+bool gv_sched_start(grove_node *node);
+void gv_sched_stop(grove_node *node);
+
+/* Timers: `sig` (a message or a control signal) is delivered to `to`
+ * after ms. Returns the handle. */
+grove_timer gv_timer_start(grove_node *node, uint64_t ms, grove_pid to, gv_sig *sig);
+/* Cancels; returns true if it was pending. */
+bool gv_timer_cancel(grove_node *node, grove_timer t);
+/* Worker: fires due timers, returns the next deadline (ms on the node
+ * clock) or GV_WHEEL_NONE. */
+uint64_t gv_timer_poll(gv_worker *w);
+void gv_timer_fini(gv_worker *w);
+uint64_t gv_timer_count(grove_node *node);
+uint64_t gv_node_clock_ms(const grove_node *node);
+
+#endif

@@ -1,0 +1,140 @@
+/*
+ * proc.h - the process control block and the runtime's internal process
+ * operations.
+ *
+ * Layout: the first 64 bytes hold what senders touch (the mailbox head
+ * and stub) with fields that never change after spawn; everything the
+ * owner writes while running follows. Without user state the block stays
+ * well under 256 bytes (a static assert checks it).
+ */
+#ifndef GV_PROC_H
+#define GV_PROC_H
+
+#include <grove/process.h>
+
+#include "node/mailbox.h"
+#include "node/signal.h"
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct gv_worker gv_worker;
+typedef struct gv_rels gv_rels;
+
+/* flags (owner writes, others may read relaxed) */
+enum {
+    GV_PF_TRAP_EXIT = 1u << 0,
+    GV_PF_INIT_PENDING = 1u << 1, /* init has not run yet */
+    GV_PF_INIT_DONE = 1u << 2,    /* init succeeded: terminate will run */
+    GV_PF_EXITING = 1u << 3,      /* decided to exit; exit_reason is set */
+    GV_PF_DEAD = 1u << 4,         /* exit path done */
+    GV_PF_EXTERNAL = 1u << 5,     /* a waiter: run by its own thread */
+    GV_PF_STOP_SET = 1u << 6,     /* grove_stop was called in this handler */
+};
+
+struct grove_proc {
+    /* -- senders' line: mailbox, then fields fixed at spawn -- */
+    gv_mailbox mbox;
+    grove_node *node;
+    grove_pid pid;
+    const grove_behaviour *beh;
+    const char *name;
+
+    /* -- owner's fields -- */
+    gv_sig *mbox_tail; /* consumer end of the in-queue */
+    gv_sigq msgq;      /* messages moved out of the in-queue */
+    gv_sigq stash;     /* postponed messages */
+    void *state;
+    gv_sig *current; /* message being handled (before init: the spawn arg) */
+    grove_term *exit_reason;
+    gv_rels *rels;       /* links and monitors, allocated on first use */
+    grove_proc *rq_next; /* injection queue link */
+    grove_pid parent;
+    grove_timer rt_timer; /* pending receive timeout */
+    uint32_t rt_seq;      /* bumps on every message: stale timeouts are ignored */
+    _Atomic uint32_t flags;
+    _Atomic uint64_t handled;
+    _Atomic uint32_t n_links, n_monitors, n_watchers; /* for inspection */
+    char *reg_name;       /* registered name, a copy (names.c; under the names lock) */
+    struct gv_keys *keys; /* registry keys joined (owner only) */
+};
+
+/* A waiter: a process block driven by the thread that owns it. */
+#include "base/gv_parker.h"
+struct grove_waiter {
+    struct grove_proc p; /* first: the block is freed as a whole */
+    gv_parker parker;
+};
+
+/* Result of one run of a process on a worker. */
+typedef enum gv_run_result {
+    GV_RUN_IDLE,  /* marked idle: the next push schedules it */
+    GV_RUN_AGAIN, /* still has work: requeue */
+    GV_RUN_DEAD,  /* exited; do not touch it again */
+} gv_run_result;
+
+static inline uint32_t gv_proc_flags(const grove_proc *p)
+{
+    return atomic_load_explicit(&((grove_proc *)p)->flags, memory_order_relaxed);
+}
+
+static inline void gv_proc_set(grove_proc *p, uint32_t f)
+{
+    atomic_fetch_or_explicit(&p->flags, f, memory_order_relaxed);
+}
+
+static inline void gv_proc_clear(grove_proc *p, uint32_t f)
+{
+    atomic_fetch_and_explicit(&p->flags, ~f, memory_order_relaxed);
+}
+
+/* Runs p for at most `batch` messages (worker thread). */
+gv_run_result gv_proc_run(grove_proc *p, unsigned batch);
+
+/* Delivers a signal to `to`, from any thread; consumes s. Undeliverable
+ * signals are answered as Erlang does (a LINK with an exit `noproc`, a
+ * MONITOR with a DOWN `noproc`, ...). */
+bool gv_deliver(grove_node *node, grove_pid to, gv_sig *s, bool lifo);
+/* (gv_deliver returns false when `to` could not take it.) */
+
+/* links.c */
+void gv_proc_ctl(grove_proc *p, gv_sig_ctl *c);
+void gv_proc_die(grove_proc *p, grove_term *reason);
+/* Answers signal s sent to `dead` (p: its block while still in the exit
+ * path, else NULL) as Erlang does, with `reason`; frees s. */
+void gv_dead_signal(grove_node *node, grove_proc *p, grove_pid dead, gv_sig *s,
+                    const grove_term *reason);
+void gv_rels_add_link(grove_proc *p, grove_pid pid);
+void gv_rels_add_monitor(grove_proc *p, grove_ref ref, grove_pid target);
+void gv_rels_add_watcher(grove_proc *p, grove_ref ref, grove_pid watcher);
+/* Sends exit signals, DOWNs and DEMONITORs for an exiting p; frees rels. */
+void gv_rels_exit(grove_proc *p, const grove_term *reason);
+grove_err gv_monitor(grove_proc *self, grove_pid pid, grove_ref *out);
+grove_err gv_demonitor(grove_proc *self, grove_ref ref, bool flush);
+void gv_send_force_exit(grove_node *node, grove_pid pid, grove_term *reason);
+
+/* Frees a dead block once nobody references it (ptab said "last"). */
+void gv_proc_finalize(grove_proc *p);
+
+/* Moves every in-queue signal of p to its queues, handling control
+ * signals (owner thread). Returns false once p has decided to exit. */
+bool gv_proc_drain(grove_proc *p);
+
+/* The exit path (owner thread): terminate, notify links and monitors,
+ * drop the process's own reference. */
+void gv_proc_exit(grove_proc *p);
+
+/* A new process block (not yet in the table). */
+grove_proc *gv_proc_alloc(grove_node *node, size_t size);
+
+/* Reason atoms, shared read-only terms built at first use. */
+bool gv_term_is_atom(const grove_term *t, const char *name);
+
+/* Local-pid checks. */
+bool gv_pid_is_local(const grove_node *node, grove_pid pid);
+/* The node's own pid (id 0, serial 0): the sender of signals from outside
+ * any process. Never a live process. */
+grove_pid gv_null_pid(const grove_node *node);
+
+#endif
