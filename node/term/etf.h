@@ -75,6 +75,9 @@ struct grove_term {
  * included); the bytes must already be canonical, `depth` their nesting. */
 grove_term *gv_term_from_canonical(const uint8_t *bytes, size_t size, uint32_t depth);
 
+/* As gv_term_from_canonical, from the bytes after the version byte. */
+grove_term *gv_term_from_body(const uint8_t *body, size_t size, uint32_t depth);
+
 /* The nesting depth of the canonical term at p (see struct grove_term). */
 uint32_t gv_etf_depth(const uint8_t *p);
 
@@ -127,6 +130,11 @@ typedef struct gv_etf_writer {
     uint32_t depth;
     uint32_t frame_cap;
     uint32_t max_level;   /* the deepest nesting written so far */
+    uint32_t floats;      /* floats written (compiled formats avoid them) */
+    uint32_t maps;        /* maps written (patterns match them by subset) */
+    bool free_form;       /* values follow one another with no container
+                             bookkeeping: compiled formats lay out the
+                             headers themselves */
     grove_term_error err; /* first error; err.code == GROVE_OK while fine */
     uint8_t inline_buf[GV_ETF_INLINE_BYTES];
     gv_etf_frame inline_frames[GV_ETF_INLINE_FRAMES];
@@ -161,7 +169,11 @@ bool gv_w_pid(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, 
               uint32_t serial, uint32_t creation);
 bool gv_w_ref(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, uint32_t creation,
               uint32_t len, const uint32_t *ids);
-/* Canonical bytes of one whole term (no version byte), copied as they are. */
+/* Appends bytes as they are (free-form writing only). */
+void gv_w_append(gv_etf_writer *w, const uint8_t *bytes, size_t size);
+
+/* Canonical bytes of one whole term (no version byte) nested `depth` deep,
+ * copied as they are. */
 bool gv_w_raw(gv_etf_writer *w, const uint8_t *bytes, size_t size, uint32_t depth);
 
 /* Containers. For a list, gv_w_tail() says the next value is its tail

@@ -27,7 +27,12 @@ void gv_w_init(gv_etf_writer *w)
     w->frame_cap = GV_ETF_INLINE_FRAMES;
     w->depth = 0;
     w->max_level = 0;
-    memset(&w->err, 0, sizeof w->err);
+    w->floats = 0;
+    w->maps = 0;
+    w->free_form = false;
+    w->err.code = GROVE_OK;
+    w->err.offset = 0;
+    w->err.message[0] = '\0';
 }
 
 void gv_w_fini(gv_etf_writer *w)
@@ -81,6 +86,8 @@ static bool s_value(gv_etf_writer *w)
 {
     if (!gv_w_ok(w))
         return false;
+    if (w->free_form)
+        return true;
     if (w->depth == 0) {
         if (w->len > 1)
             return gv_w_fail(w, GROVE_EINVAL, 0, "more than one term");
@@ -276,6 +283,7 @@ bool gv_w_float(gv_etf_writer *w, double v)
         return gv_w_fail(w, GROVE_EINVAL, 0, "NaN and infinities are not terms");
     if (!s_value(w))
         return false;
+    w->floats++;
     uint64_t bits;
     memcpy(&bits, &v, sizeof bits);
     uint8_t *p = s_reserve(w, 9);
@@ -361,6 +369,11 @@ bool gv_w_ref(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, 
     return true;
 }
 
+void gv_w_append(gv_etf_writer *w, const uint8_t *bytes, size_t size)
+{
+    memcpy(s_reserve(w, size), bytes, size);
+}
+
 bool gv_w_raw(gv_etf_writer *w, const uint8_t *bytes, size_t size, uint32_t depth)
 {
     if (!s_value(w) || !s_level(w, depth))
@@ -382,6 +395,8 @@ bool gv_w_begin(gv_etf_writer *w, enum gv_etf_kind kind)
         w->frames = frames;
         w->frame_cap = cap;
     }
+    if (kind == GV_KIND_MAP)
+        w->maps++;
     gv_etf_frame *f = &w->frames[w->depth++];
     *f = (gv_etf_frame){.start = w->len, .kind = (uint8_t)kind};
     memset(s_reserve(w, 5), 0, 5);

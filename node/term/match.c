@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "base/gv_alloc.h"
+#include "node/term/format.h"
 #include "node/term/syntax.h"
 
 typedef struct capture {
@@ -30,6 +31,7 @@ typedef struct capture {
 
 typedef struct mctx {
     gv_syntax s;
+    va_list *ap;
     capture *caps;
     size_t ncaps, capcap;
     void **tmp; /* bytes made during the match, freed at its end */
@@ -91,10 +93,9 @@ static bool s_int64(const uint8_t *t, bool *neg, uint64_t *mag)
 
 /* A placeholder: checks the kind of t and records the capture. `own`
  * says t lives in the matched term (so ~s and ~b may point into it). */
-static bool s_hole(mctx *m, const uint8_t *t, bool own)
+static bool s_hole(mctx *m, char h, const uint8_t *t, bool own)
 {
-    va_list *ap = m->s.ap;
-    char h = m->s.tok.hole;
+    va_list *ap = m->ap;
     capture *c = s_capture(m, h);
     bool neg;
     uint64_t mag;
@@ -187,6 +188,18 @@ static bool s_value(mctx *m, const uint8_t *t, bool own);
 /* A literal: built like grove_pack builds it, compared exactly. */
 static bool s_literal(mctx *m, const uint8_t *t)
 {
+    gv_tok *tok = &m->s.tok;
+    if (tok->kind == GV_TOK_ATOM) { /* the common literal: no building */
+        const char *text;
+        size_t len;
+        bool latin1;
+        if (t[0] != GV_ETF_ATOM && t[0] != GV_ETF_SMALL_ATOM_UTF8 && t[0] != GV_ETF_ATOM_UTF8)
+            return false;
+        gv_etf_atom(t, &text, &len, &latin1);
+        if (gv_etf_atom_cmp(text, len, latin1, tok->text.data, tok->text.len, false) != 0)
+            return false;
+        return gv_syntax_next(&m->s);
+    }
     gv_etf_writer w;
     gv_w_init(&w);
     bool ok = gv_syntax_build(&m->s, &w) && gv_w_ok(&w) && gv_etf_equal(w.buf + 1, t);
@@ -339,8 +352,8 @@ static bool s_list_body(mctx *m, lcur *c, bool own)
     } else if (m->s.tok.kind == GV_TOK_HOLE && m->s.tok.hole == 's' && c->bytes && own) {
         /* A string's suffix: point into the term itself. */
         capture *cap = s_capture(m, 's');
-        cap->dst = va_arg(*m->s.ap, const char **);
-        cap->dst2 = va_arg(*m->s.ap, size_t *);
+        cap->dst = va_arg(*m->ap, const char **);
+        cap->dst2 = va_arg(*m->ap, size_t *);
         cap->src = c->p;
         cap->len = c->left;
         ok = gv_syntax_next(&m->s);
@@ -378,7 +391,7 @@ static bool s_value(mctx *m, const uint8_t *t, bool own)
     case GV_TOK_SKIP:
         return gv_syntax_next(s);
     case GV_TOK_HOLE:
-        return s_hole(m, t, own) && gv_syntax_next(s);
+        return s_hole(m, s->tok.hole, t, own) && gv_syntax_next(s);
     case GV_TOK_MAP_OPEN:
         return s_map(m, t, own);
     case GV_TOK_PUNCT:
@@ -390,6 +403,29 @@ static bool s_value(mctx *m, const uint8_t *t, bool own)
     default:
         return s_literal(m, t);
     }
+}
+
+/* A compiled pattern: literal bytes compared, holes captured in order. */
+static bool s_fast_match(mctx *m, const gv_fmt *f, const grove_term *t)
+{
+    const uint8_t *p = t->data + 1, *end = t->data + t->size;
+    for (uint32_t i = 0; i < f->nops; i++) {
+        const gv_fmt_op *op = &f->ops[i];
+        if (op->kind == GV_FMT_CHUNK) {
+            if ((size_t)(end - p) < op->len || memcmp(p, f->bytes + op->off, op->len) != 0)
+                return false;
+            p += op->len;
+            continue;
+        }
+        /* The chunks so far matched whole headers and terms, so p is at a
+         * term's start whenever it is short of the end. */
+        if (p >= end)
+            return false;
+        if (op->kind == GV_FMT_HOLE && !s_hole(m, op->hole, p, true))
+            return false;
+        p = gv_etf_skip(p);
+    }
+    return p == end;
 }
 
 static void s_commit(const capture *c)
@@ -436,9 +472,7 @@ static void s_commit(const capture *c)
         *(grove_ref *)c->dst = c->v.ref;
         break;
     default: { /* 't' */
-        grove_term *t = gv_term_from_canonical(c->src - 1, c->len + 1, gv_etf_depth(c->src));
-        t->data[0] = GV_ETF_VERSION;
-        *(grove_term **)c->dst = t;
+        *(grove_term **)c->dst = gv_term_from_body(c->src, c->len, gv_etf_depth(c->src));
         break;
     }
     }
@@ -456,8 +490,16 @@ bool grove_vmatch(const grove_term *t, const char *pattern, va_list ap)
     m.capcap = sizeof m.inline_caps / sizeof *m.inline_caps;
     m.tmp = NULL;
     m.ntmp = m.tmpcap = 0;
-    gv_syntax_init(&m.s, pattern, strlen(pattern), GV_MODE_MATCH, &args);
-    bool ok = gv_syntax_next(&m.s) && s_value(&m, t->data + 1, true) && gv_syntax_expect_end(&m.s);
+    m.ap = &args;
+    const gv_fmt *f = gv_fmt_lookup(pattern);
+    bool ok;
+    if (f && !f->maps) {
+        ok = s_fast_match(&m, f, t);
+    } else {
+        gv_syntax_init(&m.s, pattern, strlen(pattern), GV_MODE_MATCH, &args);
+        ok = gv_syntax_next(&m.s) && s_value(&m, t->data + 1, true) && gv_syntax_expect_end(&m.s);
+        gv_syntax_fini(&m.s);
+    }
     if (ok) {
         for (size_t i = 0; i < m.ncaps; i++) {
             if (!m.caps[i].dst) { /* a NULL capture pointer: a misuse */
@@ -475,7 +517,6 @@ bool grove_vmatch(const grove_term *t, const char *pattern, va_list ap)
     gv_free(m.tmp);
     if (m.caps != m.inline_caps)
         gv_free(m.caps);
-    gv_syntax_fini(&m.s);
     va_end(args);
     return ok;
 }

@@ -5,9 +5,11 @@
  * 36-byte values. Names are never removed: a cluster has few nodes, and
  * the table is capped so a hostile peer cannot grow it without bound.
  *
- * Readers take no lock: a name's slot is written before the count that
- * publishes it (release), and read after loading the count (acquire).
- * Writers serialise on a mutex and look names up under it.
+ * Readers take no lock: an entry is complete before the release store
+ * that links it into its bucket (and before the count that makes its
+ * index valid), and readers load bucket heads and the count with acquire.
+ * Entries never change once linked. Writers serialise on a mutex and look
+ * the name up again under it before adding it.
  */
 #include <grove/term.h>
 
@@ -31,7 +33,7 @@ typedef struct nn_entry {
 static pthread_mutex_t s_lock = PTHREAD_MUTEX_INITIALIZER;
 static nn_entry *_Atomic s_chunks[NODENAME_MAX / NODENAME_CHUNK + 1];
 static _Atomic uint32_t s_count; /* names handed out; index 0 is unused */
-static uint32_t s_buckets[NODENAME_BUCKETS];
+static _Atomic uint32_t s_buckets[NODENAME_BUCKETS];
 
 static uint32_t s_hash(const char *s, size_t len)
 {
@@ -48,6 +50,19 @@ static nn_entry *s_entry(uint32_t index)
     return chunk ? &chunk[index % NODENAME_CHUNK] : NULL;
 }
 
+static uint32_t s_find(uint32_t bucket, const char *name, size_t len)
+{
+    /* Pairs with the release store of the bucket head in intern. */
+    uint32_t i = atomic_load_explicit(&s_buckets[bucket], memory_order_acquire);
+    while (i != 0) {
+        nn_entry *e = s_entry(i);
+        if (e->len == len && memcmp(e->text, name, len) == 0)
+            return i;
+        i = e->next_in_bucket;
+    }
+    return 0;
+}
+
 grove_err grove_nodename_intern(const char *name, size_t len, grove_nodename *out)
 {
     size_t chars;
@@ -55,15 +70,17 @@ grove_err grove_nodename_intern(const char *name, size_t len, grove_nodename *ou
         chars > GROVE_ATOM_MAX_CHARS || memchr(name, '\0', len))
         return GROVE_EINVAL;
     uint32_t h = s_hash(name, len) % NODENAME_BUCKETS;
+    uint32_t found = s_find(h, name, len);
+    if (found) {
+        *out = found;
+        return GROVE_OK;
+    }
     pthread_mutex_lock(&s_lock);
-    for (uint32_t i = s_buckets[h]; i != 0;) {
-        nn_entry *e = s_entry(i);
-        if (e->len == len && memcmp(e->text, name, len) == 0) {
-            pthread_mutex_unlock(&s_lock);
-            *out = i;
-            return GROVE_OK;
-        }
-        i = e->next_in_bucket;
+    found = s_find(h, name, len); /* another writer may have added it */
+    if (found) {
+        pthread_mutex_unlock(&s_lock);
+        *out = found;
+        return GROVE_OK;
     }
     uint32_t index = atomic_load_explicit(&s_count, memory_order_relaxed) + 1;
     if (index > NODENAME_MAX) {
@@ -80,11 +97,11 @@ grove_err grove_nodename_intern(const char *name, size_t len, grove_nodename *ou
     nn_entry *e = &chunk[index % NODENAME_CHUNK];
     e->text = gv_strndup(name, len);
     e->len = len;
-    e->next_in_bucket = s_buckets[h];
-    s_buckets[h] = index;
-    /* Publishes the entry: pairs with the acquire load in
-     * grove_nodename_str. */
+    e->next_in_bucket = atomic_load_explicit(&s_buckets[h], memory_order_relaxed);
+    /* Publishes the entry: pairs with the acquire loads in
+     * grove_nodename_str and s_find. */
     atomic_store_explicit(&s_count, index, memory_order_release);
+    atomic_store_explicit(&s_buckets[h], index, memory_order_release);
     pthread_mutex_unlock(&s_lock);
     *out = index;
     return GROVE_OK;

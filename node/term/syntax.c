@@ -11,10 +11,22 @@
 
 #include "base/gv_alloc.h"
 #include "base/gv_utf8.h"
+#include "node/term/format.h"
 
 void gv_syntax_init(gv_syntax *s, const char *src, size_t len, gv_syntax_mode mode, va_list *ap)
 {
-    memset(s, 0, sizeof *s);
+    /* Field by field: the error message and token storage need no
+     * clearing, and this runs for every pack and match. */
+    s->pos = 0;
+    s->tok.kind = GV_TOK_EOF;
+    s->tok.at = 0;
+    s->tok.hole = 0;
+    s->tok.cps = NULL;
+    s->tok.ncps = s->tok.cps_cap = 0;
+    s->err.code = GROVE_OK;
+    s->err.offset = 0;
+    s->err.message[0] = '\0';
+    s->drained = false;
     s->src = src ? src : "";
     s->len = src ? len : 0;
     s->mode = mode;
@@ -216,6 +228,17 @@ static bool s_lex_name(gv_syntax *s)
 {
     size_t at = s->pos;
     bool first = true;
+    /* ASCII names, the common case, need no decoding. */
+    if (s_peek(s, 0) >= 'a' && s_peek(s, 0) <= 'z') {
+        s->pos++;
+        first = false;
+        while (s->pos < s->len) {
+            int c = (uint8_t)s->src[s->pos];
+            if (!(s_is_alnum(c) || c == '_' || c == '@'))
+                break;
+            s->pos++;
+        }
+    }
     while (s->pos < s->len && s_name_char(s_peek(s, 0))) {
         size_t here = s->pos;
         uint32_t cp;
@@ -234,10 +257,12 @@ static bool s_lex_name(gv_syntax *s)
         first = false;
     }
     gv_buf_put(&s->tok.text, s->src + at, s->pos - at);
-    for (size_t k = 0; k < sizeof s_reserved / sizeof *s_reserved; k++)
-        if (s_reserved[k][0] == s->tok.text.data[0] && strcmp(s->tok.text.data, s_reserved[k]) == 0)
-            return gv_syntax_fail(s, at, GROVE_ESYNTAX, "'%s' is a reserved word: quote it",
-                                  s_reserved[k]);
+    if (s->tok.text.len <= 7 && strchr("abcdefilnortwx", s->tok.text.data[0]))
+        for (size_t k = 0; k < sizeof s_reserved / sizeof *s_reserved; k++)
+            if (s_reserved[k][0] == s->tok.text.data[0] &&
+                strcmp(s->tok.text.data, s_reserved[k]) == 0)
+                return gv_syntax_fail(s, at, GROVE_ESYNTAX, "'%s' is a reserved word: quote it",
+                                      s_reserved[k]);
     s->tok.kind = GV_TOK_ATOM;
     return true;
 }
@@ -902,22 +927,27 @@ static grove_term *s_vpack(grove_term_error *err, const char *fmt, va_list ap)
 {
     va_list args;
     va_copy(args, ap);
-    gv_syntax s;
-    gv_etf_writer w;
-    gv_syntax_init(&s, fmt, fmt ? strlen(fmt) : 0, GV_MODE_PACK, &args);
-    gv_w_init(&w);
     grove_term *t = NULL;
-    if (!fmt)
-        gv_syntax_fail(&s, 0, GROVE_EINVAL, "NULL format");
-    else if (gv_syntax_next(&s) && gv_syntax_build(&s, &w) && gv_syntax_expect_end(&s))
-        t = gv_w_finish(&w, NULL);
-    if (!t) {
-        s_drain(&s);
-        if (err)
-            *err = s.err;
+    const gv_fmt *f = fmt ? gv_fmt_lookup(fmt) : NULL;
+    if (f && !f->skips) {
+        t = gv_fmt_pack(f, &args, err);
+    } else {
+        gv_syntax s;
+        gv_etf_writer w;
+        gv_syntax_init(&s, fmt, fmt ? strlen(fmt) : 0, GV_MODE_PACK, &args);
+        gv_w_init(&w);
+        if (!fmt)
+            gv_syntax_fail(&s, 0, GROVE_EINVAL, "NULL format");
+        else if (gv_syntax_next(&s) && gv_syntax_build(&s, &w) && gv_syntax_expect_end(&s))
+            t = gv_w_finish(&w, NULL);
+        if (!t) {
+            s_drain(&s);
+            if (err)
+                *err = s.err;
+        }
+        gv_w_fini(&w);
+        gv_syntax_fini(&s);
     }
-    gv_w_fini(&w);
-    gv_syntax_fini(&s);
     va_end(args);
     return t;
 }

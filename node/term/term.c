@@ -17,6 +17,17 @@ grove_term *gv_term_from_canonical(const uint8_t *bytes, size_t size, uint32_t d
     return t;
 }
 
+grove_term *gv_term_from_body(const uint8_t *body, size_t size, uint32_t depth)
+{
+    grove_term *t = gv_malloc(sizeof *t + size + 1);
+    memset(&t->sig, 0, sizeof t->sig);
+    t->size = size + 1;
+    t->depth = depth;
+    t->data[0] = GV_ETF_VERSION;
+    memcpy(t->data + 1, body, size);
+    return t;
+}
+
 grove_term *grove_term_copy(const grove_term *t)
 {
     if (!t)

@@ -217,6 +217,53 @@ static void test_match_pattern_errors_are_mismatches(void **state)
     grove_term_destroy(&t);
 }
 
+static void s_assert_same_as_text(grove_term *t, const char *text)
+{
+    grove_term *want = NULL;
+    assert_int_equal(grove_term_parse(text, strlen(text), &want, NULL), GROVE_OK);
+    assert_non_null(t);
+    size_t n1, n2;
+    const uint8_t *a = grove_term_bytes(t, &n1), *b = grove_term_bytes(want, &n2);
+    assert_int_equal(n1, n2);
+    assert_memory_equal(a, b, n1);
+    grove_term_destroy(&t);
+    grove_term_destroy(&want);
+}
+
+/* Formats are compiled once per thread; the compiled and general paths
+ * must agree, and a format rewritten in place is compiled again. */
+static void test_compiled_formats_agree_with_the_general_path(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) { /* first use compiles, then cached */
+        s_assert_same_as_text(
+            grove_pack("{a, ~i, [b, \"c\"], ~s, {~a, <<1>>}}", 300, "x", (size_t)1, "z"),
+            "{a, 300, [b, \"c\"], \"x\", {z, <<1>>}}");
+        /* Holes inside lists and maps take the general path. */
+        s_assert_same_as_text(grove_pack("[~i, ~i]", 1, 2), "[1, 2]");
+        s_assert_same_as_text(grove_pack("#{k => ~i, j => 1.5}", 7), "#{j => 1.5, k => 7}");
+        s_assert_same_as_text(grove_pack("{~t, ~t}", grove_pack("[]"), grove_pack("x")), "{[], x}");
+    }
+    char fmt[32];
+    strcpy(fmt, "{one, ~i}");
+    s_assert_same_as_text(grove_pack(fmt, 1), "{one, 1}");
+    strcpy(fmt, "{two, ~i, ~i}"); /* same address, new text */
+    s_assert_same_as_text(grove_pack(fmt, 1, 2), "{two, 1, 2}");
+    grove_term *t = grove_pack("{two, 1, 2}");
+    int a = 0, b = 0;
+    assert_true(grove_match(t, fmt, &a, &b));
+    assert_int_equal(a + b, 3);
+    strcpy(fmt, "{two, ~i}");
+    assert_false(grove_match(t, fmt, &a));
+    grove_term_destroy(&t);
+    /* '_' is for patterns only, compiled or not. */
+    assert_null(grove_pack("{a, _}"));
+    /* A 0.0 literal matches -0.0, as in OTP 25 (the general path). */
+    t = grove_pack("{x, -0.0}");
+    assert_true(grove_match(t, "{x, 0.0}"));
+    grove_term_destroy(&t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -229,6 +276,7 @@ int main(void)
         cmocka_unit_test(test_match_lists_with_tails),
         cmocka_unit_test(test_match_maps_by_subset_of_keys),
         cmocka_unit_test(test_match_pattern_errors_are_mismatches),
+        cmocka_unit_test(test_compiled_formats_agree_with_the_general_path),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
