@@ -1,0 +1,346 @@
+#include "transport/tp_io.h"
+
+#include "base/gv_alloc.h"
+#include "base/gv_clock.h"
+#include "base/gv_log.h"
+#include "transport/tp_link.h"
+#include "transport/tp_session.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+/* Work per loop turn: at most this many ROUTER messages or items taken
+ * from the outbound queue, and at most BURST_MS of either, so neither
+ * direction starves the other and timers (heartbeats) run often. */
+#define ROUTER_BURST 256
+#define QUEUE_BURST 16384
+#define BURST_MS 20
+
+/* What a poll item is. */
+enum { POLL_WAKE, POLL_ZAP, POLL_ROUTER, POLL_MON, POLL_OUT };
+
+typedef struct poll_tag {
+    int what;
+    gv_tp_peer *peer;   /* POLL_MON / POLL_OUT of a peer link */
+    gv_tp_probe *probe; /* ... or of a probe */
+    void *sock;
+} poll_tag;
+
+typedef struct poll_set {
+    zmq_pollitem_t *items;
+    poll_tag *tags;
+    size_t n, cap;
+} poll_set;
+
+static void s_add(poll_set *ps, void *sock, int fd, short events, poll_tag tag)
+{
+    if (ps->n == ps->cap) {
+        ps->cap = ps->cap ? ps->cap * 2 : 16;
+        ps->items = gv_realloc(ps->items, ps->cap * sizeof *ps->items);
+        ps->tags = gv_realloc(ps->tags, ps->cap * sizeof *ps->tags);
+    }
+    ps->items[ps->n] = (zmq_pollitem_t){.socket = sock, .fd = fd, .events = events};
+    tag.sock = sock;
+    ps->tags[ps->n] = tag;
+    ps->n++;
+}
+
+static void s_add_link(poll_set *ps, gv_tp_link *link, gv_tp_peer *peer, gv_tp_probe *probe)
+{
+    if (!link->open)
+        return;
+    poll_tag mon = {.what = POLL_MON, .peer = peer, .probe = probe};
+    poll_tag out = {.what = POLL_OUT, .peer = peer, .probe = probe};
+    if (link->ctl_mon)
+        s_add(ps, link->ctl_mon, 0, ZMQ_POLLIN, mon);
+    if (link->data_mon)
+        s_add(ps, link->data_mon, 0, ZMQ_POLLIN, mon);
+    if (link->ctl && link->ctl_head)
+        s_add(ps, link->ctl, 0, ZMQ_POLLOUT, out);
+    if (link->data && link->has_blocked)
+        s_add(ps, link->data, 0, ZMQ_POLLOUT, out);
+}
+
+static void s_build(gv_tp *tp, poll_set *ps)
+{
+    ps->n = 0;
+    s_add(ps, NULL, tp->wake_r, ZMQ_POLLIN, (poll_tag){.what = POLL_WAKE});
+    s_add(ps, tp->zap.sock, 0, ZMQ_POLLIN, (poll_tag){.what = POLL_ZAP});
+    s_add(ps, tp->router, 0, ZMQ_POLLIN, (poll_tag){.what = POLL_ROUTER});
+    for (size_t i = 0; i < tp->n_peers; i++)
+        s_add_link(ps, &tp->peers[i]->link, tp->peers[i], NULL);
+    for (size_t i = 0; i < tp->n_probes; i++)
+        s_add_link(ps, &tp->probes[i]->link, NULL, tp->probes[i]);
+    tp->poll_dirty = false;
+}
+
+void gv_tp_io_wake(gv_tp *tp)
+{
+    /* seq_cst load and exchange: with the I/O thread's store of `asleep`
+     * and its seq_cst emptiness check (and the push's seq_cst exchange),
+     * either the thread sees the new item or this sees it asleep. The
+     * exchange makes one sender, not all, pay for the write. */
+    if (atomic_load_explicit(&tp->asleep, memory_order_seq_cst) &&
+        atomic_exchange_explicit(&tp->asleep, false, memory_order_seq_cst))
+        gv_tp_io_kick(tp);
+}
+
+void gv_tp_io_kick(gv_tp *tp)
+{
+    char b = 1;
+    /* A full pipe already holds a wake-up. */
+    ssize_t n = write(tp->wake_w, &b, 1);
+    (void)n;
+}
+
+static void s_drain_pipe(gv_tp *tp)
+{
+    char buf[64];
+    while (read(tp->wake_r, buf, sizeof buf) > 0) {
+    }
+}
+
+/* ---- the ROUTER ------------------------------------------------------------ */
+
+static int s_hex(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    return -1;
+}
+
+/* "<lane>:<node>:<16 hex digits>" */
+static bool s_parse_rid(const uint8_t *rid, size_t len, char *lane, const char **node,
+                        size_t *node_len, uint64_t *sid)
+{
+    if (len < 2 + 3 + 1 + 16 || (rid[0] != 'c' && rid[0] != 'd') || rid[1] != ':' ||
+        rid[len - 17] != ':')
+        return false;
+    uint64_t v = 0;
+    for (size_t i = len - 16; i < len; i++) {
+        int h = s_hex((char)rid[i]);
+        if (h < 0)
+            return false;
+        v = v << 4 | (uint64_t)h;
+    }
+    if (v == 0)
+        return false;
+    *lane = (char)rid[0];
+    *node = (const char *)rid + 2;
+    *node_len = len - 2 - 17;
+    *sid = v;
+    return gv_tp_valid_node_name(*node, *node_len);
+}
+
+static void s_on_control(gv_tp *tp, const char *node, size_t node_len, uint64_t sid,
+                         const char *user, const void *body, size_t size)
+{
+    gv_tp_batch b;
+    gv_tp_proto_error err;
+    if (gv_tp_decode(&tp->dec, GV_TP_LANE_CONTROL, body, size, &b, &err) != GROVE_OK) {
+        char reason[200];
+        snprintf(reason, sizeof reason, "control envelope %zu: %s", err.index, err.reason);
+        gv_tp_session_bad_frame(tp, node, node_len, sid, reason);
+        return;
+    }
+    for (size_t i = 0; i < b.n; i++)
+        gv_tp_session_control(tp, node, node_len, sid, user, &b.envs[i]);
+}
+
+/* Reads one message from the ROUTER; false when none is waiting. */
+static bool s_router_one(gv_tp *tp)
+{
+    zmq_msg_t id, body;
+    zmq_msg_init(&id);
+    if (zmq_msg_recv(&id, tp->router, ZMQ_DONTWAIT) < 0) {
+        zmq_msg_close(&id);
+        return false;
+    }
+    zmq_msg_init(&body);
+    bool have_body = false, extra = false;
+    if (zmq_msg_more(&id)) {
+        have_body = zmq_msg_recv(&body, tp->router, 0) >= 0;
+        /* More frames: a protocol error; drain them. */
+        bool more = have_body && zmq_msg_more(&body);
+        extra = more;
+        while (more) {
+            zmq_msg_t junk;
+            zmq_msg_init(&junk);
+            more = zmq_msg_recv(&junk, tp->router, 0) >= 0 && zmq_msg_more(&junk);
+            zmq_msg_close(&junk);
+        }
+    }
+    char lane;
+    const char *node;
+    size_t node_len;
+    uint64_t sid;
+    if (!s_parse_rid(zmq_msg_data(&id), zmq_msg_size(&id), &lane, &node, &node_len, &sid)) {
+        atomic_fetch_add_explicit(&tp->stats.protocol_errors, 1, memory_order_relaxed);
+        gv_log(GV_LOG_WARN, "transport", "bad_routing_id", "bytes=%zu", zmq_msg_size(&id));
+    } else if (!have_body || extra) {
+        gv_tp_session_bad_frame(tp, node, node_len, sid,
+                                extra ? "more than one frame" : "no frame");
+    } else {
+        const char *user = zmq_msg_gets(&body, "User-Id");
+        if (!user)
+            user = "";
+        if (gv_log_enabled(GV_LOG_TRACE))
+            gv_log(GV_LOG_TRACE, "transport", "frame",
+                   "lane=%c peer=%.*s session=%016" PRIx64 " bytes=%zu user=%s", lane,
+                   (int)node_len, node, sid, zmq_msg_size(&body), user);
+        if (lane == 'c')
+            s_on_control(tp, node, node_len, sid, user, zmq_msg_data(&body), zmq_msg_size(&body));
+        else
+            gv_tp_session_data(tp, node, node_len, sid, user, zmq_msg_data(&body),
+                               zmq_msg_size(&body));
+    }
+    zmq_msg_close(&body);
+    zmq_msg_close(&id);
+    return true;
+}
+
+/* ---- monitors ------------------------------------------------------------------- */
+
+static void s_monitor(gv_tp *tp, const poll_tag *tag)
+{
+    for (;;) {
+        zmq_msg_t m;
+        zmq_msg_init(&m);
+        if (zmq_msg_recv(&m, tag->sock, ZMQ_DONTWAIT) < 0) {
+            zmq_msg_close(&m);
+            return;
+        }
+        uint16_t event = 0;
+        if (zmq_msg_size(&m) >= 6)
+            memcpy(&event, zmq_msg_data(&m), sizeof event);
+        bool more = zmq_msg_more(&m);
+        zmq_msg_close(&m);
+        if (more) { /* the endpoint frame */
+            zmq_msg_init(&m);
+            zmq_msg_recv(&m, tag->sock, 0);
+            zmq_msg_close(&m);
+        }
+        if (gv_log_enabled(GV_LOG_TRACE))
+            gv_log(GV_LOG_TRACE, "transport", "socket_event", "peer=%s event=0x%x",
+                   tag->peer ? tag->peer->name : "(probe)", (unsigned)event);
+        if (event == ZMQ_EVENT_CONNECTED || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
+            continue;
+        gv_tp_session_link_event(tp, tag->peer, tag->probe, event);
+        /* The event may have closed this link (and its monitor). */
+        if (tp->poll_dirty)
+            return;
+    }
+}
+
+/* ---- the loop ---------------------------------------------------------------------- */
+
+/* Reads what waits on the ROUTER, within the budget. Returns true when
+ * the ROUTER is empty (everything peers sent so far has been seen). */
+static bool s_router_burst(gv_tp *tp)
+{
+    uint64_t until = gv_now_ms() + BURST_MS;
+    for (int i = 0; i < ROUTER_BURST; i++) {
+        if (!s_router_one(tp))
+            return true;
+        if (gv_now_ms() >= until)
+            return false;
+    }
+    return false;
+}
+
+static void s_take_queue(gv_tp *tp)
+{
+    uint64_t until = gv_now_ms() + BURST_MS;
+    for (int taken = 0; taken < QUEUE_BURST;) {
+        if ((taken & 255) == 255 && gv_now_ms() >= until)
+            return;
+        bool busy;
+        gv_tp_qnode *n = gv_tp_queue_pop(&tp->queue, &busy);
+        if (!n) {
+            if (!busy)
+                return;
+            /* A sender is between its two stores: it finishes in a few
+             * instructions unless descheduled, so yield rather than spin. */
+            gv_thread_yield();
+            continue;
+        }
+        gv_tp_out_enqueue(tp, (gv_tp_item *)n);
+        taken++;
+    }
+}
+
+void *gv_tp_io_main(void *arg)
+{
+    gv_tp *tp = arg;
+    poll_set ps = {0};
+    tp->next_hb_ms = gv_now_ms() + tp->heartbeat_ms;
+    tp->next_seed_ms = gv_now_ms();
+    /* Whether the last turn read the ROUTER empty: silence is judged only
+     * then, so a busy node does not mistake its own backlog for a silent
+     * peer. */
+    bool drained = true;
+    while (!atomic_load_explicit(&tp->stopping, memory_order_acquire)) {
+        uint64_t now = gv_now_ms();
+        uint64_t next = gv_tp_session_timers(tp, now, drained);
+        s_build(tp, &ps);
+        long timeout = next > now ? (long)(next - now) : 0;
+        if (!drained)
+            timeout = 0;
+        /* Dekker with gv_tp_io_wake: announce sleep, then look again. */
+        atomic_store_explicit(&tp->asleep, true, memory_order_seq_cst);
+        if (!gv_tp_queue_empty(&tp->queue))
+            timeout = 0;
+        int rc = zmq_poll(ps.items, (int)ps.n, timeout);
+        atomic_store_explicit(&tp->asleep, false, memory_order_seq_cst);
+        if (rc < 0 && errno != EINTR) {
+            gv_log(GV_LOG_ERROR, "transport", "poll_failed", "error=\"%s\"", zmq_strerror(errno));
+            gv_sleep_ms(10);
+            continue;
+        }
+        if (ps.items[0].revents & ZMQ_POLLIN)
+            s_drain_pipe(tp);
+        gv_tp_zap_handle(&tp->zap);
+        drained = s_router_burst(tp);
+        for (size_t i = 3; i < ps.n && !tp->poll_dirty; i++) {
+            if (!ps.items[i].revents)
+                continue;
+            const poll_tag *tag = &ps.tags[i];
+            if (tag->what == POLL_MON) {
+                s_monitor(tp, tag);
+            } else if (tag->what == POLL_OUT) {
+                gv_tp_link *link = tag->peer ? &tag->peer->link : &tag->probe->link;
+                gv_tp_link_pump(tp, link);
+                if (tag->peer && tag->peer->out_head && !tag->peer->in_flush_list) {
+                    tag->peer->in_flush_list = true;
+                    tag->peer->flush_next = tp->flush_list;
+                    tp->flush_list = tag->peer;
+                }
+            }
+        }
+        uint64_t t_router = gv_now_ms();
+        s_take_queue(tp);
+        uint64_t t_queue = gv_now_ms();
+        gv_tp_out_flush(tp);
+        uint64_t t_end = gv_now_ms();
+        if (t_end - now > tp->heartbeat_ms && gv_log_enabled(GV_LOG_DEBUG))
+            gv_log(GV_LOG_DEBUG, "transport", "slow_turn",
+                   "ms=%" PRIu64 " io=%" PRIu64 " queue=%" PRIu64 " flush=%" PRIu64, t_end - now,
+                   t_router - now, t_queue - t_router, t_end - t_queue);
+    }
+
+    /* Stopping: what is queued goes out first, then the goodbyes. */
+    s_take_queue(tp);
+    int linger = tp->nodedown_ms < 1000 ? (int)tp->nodedown_ms : 1000;
+    gv_tp_session_stop_all(tp, linger);
+    gv_tp_zap_stop(&tp->zap);
+    zmq_close(tp->router);
+    tp->router = NULL;
+    gv_free(ps.items);
+    gv_free(ps.tags);
+    return NULL;
+}
