@@ -1,14 +1,25 @@
 #include "base/gv_buf.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/gv_alloc.h"
 
+/* The heap storage comes from the C library's malloc, not gv_malloc:
+ * gv_buf_take hands it to callers who free() it. */
+static char *s_heap(char *old, size_t cap)
+{
+    char *p = realloc(old, cap);
+    if (!p)
+        gv_panic("out of memory allocating %zu bytes", cap);
+    return p;
+}
+
 void gv_buf_init(gv_buf *b)
 {
     b->cap = 64;
-    b->data = gv_malloc(b->cap);
+    b->data = s_heap(NULL, b->cap);
     b->data[0] = '\0';
     b->len = 0;
     b->storage = NULL;
@@ -25,7 +36,7 @@ void gv_buf_init_in(gv_buf *b, char *storage, size_t cap)
 void gv_buf_fini(gv_buf *b)
 {
     if (b->data != b->storage)
-        gv_free(b->data);
+        free(b->data);
     b->data = NULL;
     b->len = b->cap = 0;
 }
@@ -38,11 +49,11 @@ static void s_grow(gv_buf *b, size_t extra)
     while (cap < b->len + extra + 1)
         cap *= 2;
     if (b->data == b->storage) {
-        char *heap = gv_malloc(cap);
+        char *heap = s_heap(NULL, cap);
         memcpy(heap, b->data, b->len + 1);
         b->data = heap;
     } else {
-        b->data = gv_realloc(b->data, cap);
+        b->data = s_heap(b->data, cap);
     }
     b->cap = cap;
 }
@@ -83,7 +94,7 @@ void gv_buf_printf(gv_buf *b, const char *fmt, ...)
 char *gv_buf_take(gv_buf *b)
 {
     if (b->data == b->storage)
-        return gv_strndup(b->data, b->len);
+        return gv_libc_strndup(b->data, b->len);
     char *p = b->data;
     b->data = NULL;
     b->len = b->cap = 0;

@@ -1,6 +1,8 @@
 /*
- * node.c - starting and stopping a node; references; statistics; the
- * local-only ops tables.
+ * node.c - starting and stopping a node's runtime; references;
+ * statistics; the local-only ops tables and the cluster calls that go
+ * through them. The public grove_node_start/stop are the composition
+ * root's (root/start.c), which wraps these.
  */
 #include "node/node_impl.h"
 #include "node/proc.h"
@@ -23,18 +25,18 @@ static unsigned s_env_unsigned(const char *name, unsigned dflt)
     return *end == '\0' && n > 0 && n < 1u << 16 ? (unsigned)n : dflt;
 }
 
-grove_node *grove_node_start(const grove_node_opts *opts)
+grove_node *gv_node_start_local(const grove_node_opts *opts)
 {
     static const grove_node_opts none = {0};
     if (!opts)
         opts = &none;
-    grove_node *node = gv_calloc(1, sizeof *node);
+    grove_node *node = gv_calloc_aligned(sizeof *node);
     const char *name = opts->name ? opts->name : getenv("GROVE_NODE");
     if (!name || !*name)
         name = "nonode@nohost";
     if (!strchr(name, '@') || grove_nodename_intern(name, strlen(name), &node->name) != GROVE_OK) {
         gv_log(GV_LOG_ERROR, "node", "start_failed", "reason=bad_name name=%s", name);
-        gv_free(node);
+        gv_free_aligned(node);
         return NULL;
     }
     do
@@ -66,7 +68,7 @@ grove_node *grove_node_start(const grove_node_opts *opts)
     if (!gv_sched_start(node)) {
         gv_names_fini(&node->names);
         gv_ptab_fini(&node->ptab);
-        gv_free(node);
+        gv_free_aligned(node);
         return NULL;
     }
     gv_log(GV_LOG_INFO, "node", "started", "name=%s creation=%u schedulers=%u seed=%llu", name,
@@ -92,7 +94,7 @@ static void s_kill_all(grove_node *node)
     }
 }
 
-void grove_node_stop(grove_node **nodep)
+void gv_node_stop_local(grove_node **nodep)
 {
     if (!nodep || !*nodep)
         return;
@@ -116,7 +118,7 @@ void grove_node_stop(grove_node **nodep)
         gv_ptab_fini(&node->ptab);
     gv_names_fini(&node->names);
     gv_log(GV_LOG_INFO, "node", "stopped", "name=%s", grove_nodename_str(node->name));
-    gv_free(node);
+    gv_free_aligned(node);
     *nodep = NULL;
 }
 
@@ -204,15 +206,13 @@ static grove_err s_no_send(void *ctx, const char *name, grove_term *msg)
 
 static grove_err s_local_nodes(void *ctx, grove_nodename *out, size_t cap, size_t *n)
 {
-    grove_node *node = ctx;
-    if (cap)
-        out[0] = node->name;
-    *n = 1;
+    *n = 0; /* no other node is ever connected */
     return GROVE_OK;
 }
 
-static grove_err s_no_spawn(void *ctx, grove_nodename node, const char *behaviour, grove_term *arg,
-                            grove_pid *out)
+static grove_err s_no_spawn(void *ctx, grove_pid from, grove_ref ref, grove_nodename node,
+                            const char *behaviour, grove_term *arg, bool link, bool monitor,
+                            bool trap_exit)
 {
     grove_term_destroy(&arg);
     return GROVE_ENOCONN;
@@ -224,6 +224,11 @@ static grove_err s_no_monitor_node(void *ctx, grove_pid watcher, grove_nodename 
     if (n == node->name)
         return GROVE_OK; /* our own node is up while we run */
     return GROVE_ENOCONN;
+}
+
+static grove_err s_local_monitor_nodes(void *ctx, grove_pid watcher, bool on)
+{
+    return GROVE_OK; /* no other node ever comes up */
 }
 
 static grove_err s_local_load(void *ctx, grove_nodename n, uint64_t *out)
@@ -251,8 +256,9 @@ void gv_ops_local(grove_node *node, gv_ops *out)
                                .send = s_no_send};
     out->cluster = (gv_cluster_ops){.ctx = node,
                                     .nodes = s_local_nodes,
-                                    .spawn = s_no_spawn,
+                                    .spawn_request = s_no_spawn,
                                     .monitor_node = s_no_monitor_node,
+                                    .monitor_nodes = s_local_monitor_nodes,
                                     .load = s_local_load};
 }
 
@@ -264,4 +270,38 @@ void gv_node_set_ops(grove_node *node, const gv_ops *ops)
 const gv_ops *gv_node_ops(const grove_node *node)
 {
     return &node->ops;
+}
+
+/* ---- cluster calls (grove/process.h) ------------------------------------------- */
+
+grove_err grove_monitor_node(grove_proc *self, grove_nodename node)
+{
+    if (!self || !node)
+        return GROVE_EINVAL;
+    const gv_cluster_ops *c = &gv_node_ops(self->node)->cluster;
+    grove_err e = c->monitor_node(c->ctx, self->pid, node);
+    if (e == GROVE_ENOCONN) { /* not connected: {nodedown, Node} at once */
+        grove_term *m = grove_pack("{nodedown, ~a}", grove_nodename_str(node));
+        if (m)
+            grove_proc_send(self, self->pid, m);
+        e = GROVE_OK;
+    }
+    return e;
+}
+
+grove_err grove_monitor_nodes(grove_proc *self, bool on)
+{
+    if (!self)
+        return GROVE_EINVAL;
+    const gv_cluster_ops *c = &gv_node_ops(self->node)->cluster;
+    return c->monitor_nodes(c->ctx, self->pid, on);
+}
+
+size_t grove_nodes(grove_node *node, grove_nodename *out, size_t cap)
+{
+    const gv_cluster_ops *c = &gv_node_ops(node)->cluster;
+    size_t n = 0;
+    if (c->nodes(c->ctx, out, cap, &n) != GROVE_OK)
+        return 0;
+    return n;
 }

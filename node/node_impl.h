@@ -7,6 +7,7 @@
 #include <grove/node.h>
 #include <grove/process.h>
 
+#include "base/gv_alloc.h"
 #include "base/gv_parker.h"
 #include "base/gv_rand.h"
 #include "base/gv_thread.h"
@@ -21,12 +22,16 @@
 
 typedef struct gv_worker gv_worker;
 
+/* Laid out by who writes what (STYLE.md 7): the run queue, which thieves
+ * touch, then the owner's own fields, then what other threads write (the
+ * parker, the timer wheel, the watchdog's notes), each group on lines of
+ * its own. Workers are allocated cache-line aligned (gv_calloc_aligned). */
 struct gv_worker {
     gv_runq rq; /* first: thieves touch it */
-    grove_node *node;
+
+    /* -- the owner's -- */
+    _Alignas(GV_CACHE_LINE) grove_node *node;
     unsigned index;
-    gv_thread thread;
-    gv_parker parker;
     grove_proc *lifo;   /* the "next" slot (owner only) */
     unsigned lifo_uses; /* consecutive runs from the next slot */
     bool searching;
@@ -35,16 +40,26 @@ struct gv_worker {
     /* deterministic mode: the runnable set, picked from at random */
     grove_proc **bag;
     uint32_t bag_len, bag_cap;
+    /* watchdog: runs are counted, not timed (a clock read per run would
+     * cost as much as a message); the watchdog samples the count */
+    _Atomic uint64_t run_seq; /* odd while a process runs */
+    _Atomic uint64_t run_pid; /* id << 32 | serial of the run */
+    /* utilization: time out of park, timed per busy spell, not per run */
+    bool busy;
+    uint64_t busy_since;
+    _Atomic uint64_t busy_ns;
+    gv_thread thread;
+
+    /* -- written by other threads -- */
+    _Alignas(GV_CACHE_LINE) gv_parker parker; /* wakers */
+    uint64_t wd_seq;                          /* the watchdog's own: the run it saw last, */
+    uint64_t wd_since;                        /* when it first saw it (ns), */
+    uint64_t wd_reported;                     /* and the last run it reported */
     /* timers: the wheel is the worker's; others insert and cancel under
      * the lock */
-    gv_mutex wheel_mu;
+    _Alignas(GV_CACHE_LINE) gv_mutex wheel_mu;
     gv_wheel wheel;
     _Atomic uint64_t wheel_next; /* earliest deadline, for a lock-free check */
-    /* watchdog: what runs now (0 when nothing) */
-    _Atomic uint64_t run_since_ns;
-    _Atomic uint64_t run_pid; /* id << 32 | serial */
-    uint64_t reported_since;  /* watchdog's own: last run it reported */
-    _Atomic uint64_t busy_ns; /* time spent running processes */
 };
 
 /* Local names and the duplicate-key registry (names.c). */
@@ -61,7 +76,10 @@ void gv_names_fini(gv_names *t);
 /* The exit path: drops p's name and registry entries (after ptab_kill). */
 void gv_names_exit(grove_proc *p);
 
+/* Laid out by who writes what (STYLE.md 7), each group on lines of its
+ * own; allocated cache-line aligned (gv_calloc_aligned). */
 struct grove_node {
+    /* -- fixed at start, read by every send and every worker loop -- */
     grove_nodename name;
     uint32_t creation;
     unsigned nworkers;
@@ -71,29 +89,32 @@ struct grove_node {
     uint64_t seed;
     uint64_t start_ms;
     gv_worker *workers;
-    gv_ptab ptab;
-    gv_inject inject;
+    const grove_trace_hooks *_Atomic trace; /* set rarely, read by every send */
+    _Atomic bool stopping;                  /* no new spawns */
+    _Atomic bool shutdown;                  /* workers leave */
+    _Atomic bool names_used;                /* set once a name or key was ever used */
+    gv_ops ops;
+    gv_ptab ptab; /* its directory here; its counters on a line of their own */
 
-    /* idle workers (see sched.c) */
-    gv_mutex idle_mu;
-    unsigned *sleepers;
+    /* -- pushed and popped by every worker -- */
+    _Alignas(GV_CACHE_LINE) gv_inject inject;
+
+    /* -- idle workers (see sched.c): every wake-up check reads and writes it -- */
+    _Alignas(GV_CACHE_LINE) _Atomic uint32_t idle_state; /* unparked (16) | searching (16) */
     unsigned n_sleepers;
-    _Atomic uint32_t idle_state; /* unparked (16) | searching (16) */
+    unsigned *sleepers;
+    gv_mutex idle_mu;
 
-    _Atomic bool stopping; /* no new spawns */
-    _Atomic bool shutdown; /* workers leave */
+    /* -- counters bumped on every spawn and exit -- */
+    _Alignas(GV_CACHE_LINE) _Atomic uint64_t spawned;
+    _Atomic uint64_t exited, procs, waiters;
     _Atomic uint64_t next_ref;
-    _Atomic uint64_t spawned, exited, procs, waiters;
     _Atomic uint32_t timer_rr;
     _Atomic uint64_t watchdog_reports;
 
     gv_thread watchdog;
     gv_parker watchdog_parker;
-
-    gv_ops ops;
     gv_names names;
-    _Atomic bool names_used; /* set once a name or key was ever used */
-    const grove_trace_hooks *_Atomic trace;
 };
 
 /* The installed trace hooks, or NULL (one acquire load, free on x86: the table

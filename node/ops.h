@@ -9,10 +9,12 @@
 #define GV_OPS_H
 
 #include <grove/err.h>
+#include <grove/process.h>
 #include <grove/term.h>
 
 #include "node/sig_hdr.h"
 
+#include <stdbool.h>
 #include <stddef.h>
 
 typedef struct grove_node grove_node;
@@ -20,9 +22,13 @@ typedef struct grove_node grove_node;
 typedef struct gv_router {
     void *ctx;
     /* Takes a signal (message or gv_sig_ctl) for a pid of another node;
-     * consumes it on GROVE_OK. Any other result means "not connected":
-     * the node then answers the signal as for a lost peer (`noconnection`
-     * for links and monitors) and frees it. Any thread; never blocks. */
+     * consumes it on GROVE_OK. GROVE_EAGAIN (only ever for a message: the
+     * peer's outbound buffer is full) does not consume it and does not
+     * mean "not connected": the node drops that message, as remote
+     * delivery is at most once, counts it and logs it (docs/cluster.md).
+     * Any other result means "not connected": the node then answers the
+     * signal as for a lost peer (`noconnection` for links and monitors)
+     * and frees it. Any thread; never blocks. */
     grove_err (*deliver)(void *ctx, grove_pid to, gv_sig *sig);
 } gv_router;
 
@@ -37,14 +43,26 @@ typedef struct gv_name_ops {
 
 typedef struct gv_cluster_ops {
     void *ctx;
-    /* Fills out[0..cap) with connected node names, *n with how many. */
+    /* Fills out[0..cap) with the connected nodes' names (not this
+     * node's, as erlang:nodes/0), *n with how many (may exceed cap). */
     grove_err (*nodes)(void *ctx, grove_nodename *out, size_t cap, size_t *n);
-    /* Spawns behaviour `name` with arg (consumed) on node. */
-    grove_err (*spawn)(void *ctx, grove_nodename node, const char *behaviour, grove_term *arg,
-                       grove_pid *out);
-    /* {nodedown, Node} to watcher when node goes down (at once if it is
-     * not connected). */
+    /* Asks `node` (not this one) to spawn the registered behaviour
+     * `behaviour` with arg (consumed; may be NULL) for `from`, as
+     * erlang:spawn_request: {spawn_reply, Ref, ok, Pid} or
+     * {spawn_reply, Ref, error, Reason} reaches `from` later (also
+     * `noconnection` if the session ends first). GROVE_ENOCONN when node
+     * is not connected (nothing is sent; the caller answers). With
+     * `monitor` the caller has put a monitor with `ref` in place. */
+    grove_err (*spawn_request)(void *ctx, grove_pid from, grove_ref ref, grove_nodename node,
+                               const char *behaviour, grove_term *arg, bool link, bool monitor,
+                               bool trap_exit);
+    /* {nodedown, Node} to watcher when node goes down. GROVE_ENOCONN if
+     * it is not connected now (the caller then sends {nodedown, Node}
+     * itself, at once). */
     grove_err (*monitor_node)(void *ctx, grove_pid watcher, grove_nodename node);
+    /* on: {nodeup, Node, Info} / {nodedown, Node, Info} to watcher for
+     * every node that comes up or goes down from now on; off: no more. */
+    grove_err (*monitor_nodes)(void *ctx, grove_pid watcher, bool on);
     /* A node's load (run-queue length plus process count). */
     grove_err (*load)(void *ctx, grove_nodename node, uint64_t *out);
 } gv_cluster_ops;
@@ -54,6 +72,18 @@ typedef struct gv_ops {
     gv_name_ops names;
     gv_cluster_ops cluster;
 } gv_ops;
+
+/* A node's runtime without the cluster: the composition root
+ * (root/start.c, grove_node_start/stop) wraps these, installing a
+ * transport's tables between them. gv_node_stop_local is
+ * grove_node_stop's second half: it kills every process and stops the
+ * workers; the installed ops must stay valid until it returns. */
+grove_node *gv_node_start_local(const grove_node_opts *opts);
+void gv_node_stop_local(grove_node **node);
+
+/* The behaviour registered under name (grove_behaviour_register), or
+ * NULL. Any thread. */
+const grove_behaviour *gv_behaviour_find(const char *name);
 
 /* The local-only tables for node. */
 void gv_ops_local(grove_node *node, gv_ops *out);

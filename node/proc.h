@@ -53,8 +53,11 @@ struct grove_proc {
     grove_pid parent;
     grove_timer rt_timer; /* pending receive timeout */
     uint32_t rt_seq;      /* bumps on every message: stale timeouts are ignored */
-    _Atomic uint32_t flags;
+    uint32_t run_sends;   /* messages sent in the current run: part of its budget */
     _Atomic uint64_t handled;
+    /* (the 32-bit fields together, so the block has no padding: 232 bytes
+     * is a 240-byte glibc chunk, 240 bytes would be a 256-byte one) */
+    _Atomic uint32_t flags;
     _Atomic uint32_t n_links, n_monitors, n_watchers; /* for inspection */
     char *reg_name;       /* registered name, a copy (names.c; under the names lock) */
     struct gv_keys *keys; /* registry keys joined (owner only) */
@@ -70,7 +73,8 @@ struct grove_waiter {
 /* Result of one run of a process on a worker. */
 typedef enum gv_run_result {
     GV_RUN_IDLE,  /* marked idle: the next push schedules it */
-    GV_RUN_AGAIN, /* still has work: requeue */
+    GV_RUN_AGAIN, /* a push raced with going idle: requeue */
+    GV_RUN_YIELD, /* used its whole budget and has more to do: requeue */
     GV_RUN_DEAD,  /* exited; do not touch it again */
 } gv_run_result;
 
@@ -79,17 +83,32 @@ static inline uint32_t gv_proc_flags(const grove_proc *p)
     return atomic_load_explicit(&((grove_proc *)p)->flags, memory_order_relaxed);
 }
 
+/* Only the thread running the process writes its flags (spawn and
+ * grove_waiter_new write them before the block is published), so setting
+ * and clearing need no locked read-modify-write: a relaxed load and a
+ * relaxed store keep the word whole for readers on other threads, which
+ * read it relaxed (inspection) or read bits fixed before the block was
+ * published (GV_PF_EXTERNAL, ordered by the table's release/acquire). */
 static inline void gv_proc_set(grove_proc *p, uint32_t f)
 {
-    atomic_fetch_or_explicit(&p->flags, f, memory_order_relaxed);
+    uint32_t old = atomic_load_explicit(&p->flags, memory_order_relaxed);
+    atomic_store_explicit(&p->flags, old | f, memory_order_relaxed);
 }
 
 static inline void gv_proc_clear(grove_proc *p, uint32_t f)
 {
-    atomic_fetch_and_explicit(&p->flags, ~f, memory_order_relaxed);
+    uint32_t old = atomic_load_explicit(&p->flags, memory_order_relaxed);
+    if (old & f)
+        atomic_store_explicit(&p->flags, old & ~f, memory_order_relaxed);
 }
 
-/* Runs p for at most `batch` messages (worker thread). */
+/* Runs p for a budget of `batch` units (worker thread): a message handled
+ * is one unit and so is a message sent, as sends cost reductions in
+ * Erlang, so a process that sends much yields as often as one that
+ * receives much. A process that finds a backlog of B messages may handle
+ * up to B/2 in the run (not in the deterministic mode), so a receiver fed
+ * by several senders catches up instead of its mailbox growing without
+ * bound. */
 gv_run_result gv_proc_run(grove_proc *p, unsigned batch);
 
 /* Delivers a signal to `to`, from any thread; consumes s. Undeliverable

@@ -2,10 +2,10 @@
 
 #include "base/gv_alloc.h"
 
-#define W_ALIVE ((uint64_t)1)
-#define W_REF ((uint64_t)2)
-#define W_REFS_MASK ((uint64_t)0xfffffffeu)
-#define W_GEN(w) ((uint32_t)((w) >> 32))
+#define W_ALIVE GV_PTAB_ALIVE
+#define W_REF GV_PTAB_REF
+#define W_REFS_MASK GV_PTAB_REFS_MASK
+#define W_GEN(w) GV_PTAB_GEN(w)
 
 void gv_ptab_init(gv_ptab *t)
 {
@@ -33,9 +33,7 @@ void gv_ptab_fini(gv_ptab *t)
 
 static gv_slot *s_slot(gv_ptab *t, uint32_t id)
 {
-    /* Acquire: pairs with the release store that published the chunk. */
-    gv_slot *c = atomic_load_explicit(&t->dir[id >> GV_PTAB_CHUNK_BITS], memory_order_acquire);
-    return c ? &c[id & (GV_PTAB_CHUNK - 1)] : NULL;
+    return gv_ptab_slot(t, id);
 }
 
 static uint32_t s_pop_free(gv_ptab *t)
@@ -99,26 +97,9 @@ void gv_ptab_publish(gv_ptab *t, uint32_t id, grove_proc *p)
                           memory_order_release);
 }
 
-grove_proc *gv_ptab_acquire(gv_ptab *t, uint32_t id, uint32_t gen)
+void gv_ptab_too_many_refs(uint32_t id)
 {
-    if ((id >> GV_PTAB_CHUNK_BITS) >= GV_PTAB_DIR ||
-        id >= atomic_load_explicit(&t->fresh, memory_order_relaxed))
-        return NULL;
-    gv_slot *s = s_slot(t, id);
-    if (!s)
-        return NULL;
-    /* Acquire: pairs with the release in insert (see pcb) and with the
-     * releases of other reference holders. */
-    uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
-    for (;;) {
-        if (W_GEN(w) != gen || !(w & W_ALIVE))
-            return NULL;
-        if ((w & W_REFS_MASK) == W_REFS_MASK)
-            gv_panic("too many concurrent references to process %u", id);
-        if (atomic_compare_exchange_weak_explicit(&s->word, &w, w + W_REF, memory_order_acq_rel,
-                                                  memory_order_acquire))
-            return atomic_load_explicit(&s->pcb, memory_order_relaxed);
-    }
+    gv_panic("too many concurrent references to process %u", id);
 }
 
 grove_proc *gv_ptab_acquire_index(gv_ptab *t, uint32_t id, uint32_t *gen)
@@ -129,16 +110,6 @@ grove_proc *gv_ptab_acquire_index(gv_ptab *t, uint32_t id, uint32_t *gen)
     uint64_t w = atomic_load_explicit(&s->word, memory_order_acquire);
     *gen = W_GEN(w);
     return gv_ptab_acquire(t, id, W_GEN(w));
-}
-
-bool gv_ptab_release(gv_ptab *t, uint32_t id)
-{
-    gv_slot *s = s_slot(t, id);
-    /* acq_rel: release hands our pushes to the finalizer; acquire makes the
-     * last releaser see every other holder's pushes and the process's
-     * own writes before it finalizes. */
-    uint64_t w = atomic_fetch_sub_explicit(&s->word, W_REF, memory_order_acq_rel);
-    return (w & W_REFS_MASK) == W_REF && !(w & W_ALIVE);
 }
 
 bool gv_ptab_kill(gv_ptab *t, uint32_t id)

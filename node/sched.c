@@ -254,17 +254,24 @@ static void s_run(gv_worker *w, grove_proc *p)
     unsigned batch = node->batch;
     if (node->deterministic)
         batch = 1 + gv_rng_below(&w->rng, batch);
-    uint64_t t0 = gv_now_ns();
-    /* Relaxed: the watchdog only reads a snapshot for a log line. */
+    /* Relaxed: the watchdog only reads a snapshot for a log line; only
+     * this thread writes run_seq, so a plain increment is safe. */
+    uint64_t seq = atomic_load_explicit(&w->run_seq, memory_order_relaxed) + 1;
     atomic_store_explicit(&w->run_pid, (uint64_t)p->pid.id << 32 | p->pid.serial,
                           memory_order_relaxed);
-    atomic_store_explicit(&w->run_since_ns, t0, memory_order_relaxed);
+    atomic_store_explicit(&w->run_seq, seq, memory_order_relaxed); /* odd: running */
     gv_run_result r = gv_proc_run(p, batch);
-    atomic_store_explicit(&w->run_since_ns, 0, memory_order_relaxed);
-    atomic_fetch_add_explicit(&w->busy_ns, gv_now_ns() - t0, memory_order_relaxed);
-    if (r == GV_RUN_AGAIN) {
+    atomic_store_explicit(&w->run_seq, seq + 1, memory_order_relaxed);
+    if (r == GV_RUN_AGAIN || r == GV_RUN_YIELD) {
         if (node->deterministic) {
             s_bag_put(w, p);
+        } else if (r == GV_RUN_YIELD) {
+            /* Used its whole budget: to the injection queue, as Go puts a
+             * preempted goroutine on its global queue, so busy processes
+             * take turns on every worker instead of two sharing one
+             * worker while a third has one to itself. */
+            gv_inject_push(&node->inject, p);
+            s_notify(node);
         } else {
             gv_runq_push(&w->rq, p, &node->inject);
             s_notify(node);
@@ -296,9 +303,19 @@ static void *s_worker_main(void *arg)
                 p = s_steal(w);
         }
         if (p) {
+            if (!w->busy) {
+                w->busy = true;
+                w->busy_since = gv_now_ns();
+            }
             s_end_search(w);
             s_run(w, p);
             continue;
+        }
+        if (w->busy) {
+            w->busy = false;
+            /* Relaxed: a statistics counter. */
+            atomic_fetch_add_explicit(&w->busy_ns, gv_now_ns() - w->busy_since,
+                                      memory_order_relaxed);
         }
         s_register_sleeper(w);
         if (s_any_work(node) || (node->deterministic && w->bag_len) ||
@@ -330,15 +347,24 @@ static void *s_watchdog_main(void *arg)
         uint64_t now = gv_now_ns();
         for (unsigned i = 0; i < node->nworkers; i++) {
             gv_worker *w = &node->workers[i];
-            uint64_t since = atomic_load_explicit(&w->run_since_ns, memory_order_relaxed);
+            /* Relaxed: snapshots for a log line (see s_run). A run seen
+             * with the same odd count at two samples has lasted at least
+             * the time between them: long runs are reported after
+             * watchdog_ms to 1.25 watchdog_ms, never too early. */
+            uint64_t seq = atomic_load_explicit(&w->run_seq, memory_order_relaxed);
             uint64_t who = atomic_load_explicit(&w->run_pid, memory_order_relaxed);
-            if (!since || since >= now || since == w->reported_since || now - since < limit_ns)
+            if (seq != w->wd_seq) {
+                w->wd_seq = seq;
+                w->wd_since = now;
                 continue;
-            w->reported_since = since;
+            }
+            if (!(seq & 1) || seq == w->wd_reported || now - w->wd_since < limit_ns)
+                continue;
+            w->wd_reported = seq;
             atomic_fetch_add_explicit(&node->watchdog_reports, 1, memory_order_relaxed);
             gv_log(GV_LOG_WARN, "sched", "long_handler", "worker=%u pid=<%s.%u.%u> ms=%llu", i,
                    grove_nodename_str(node->name), (unsigned)(who >> 32), (unsigned)who,
-                   (unsigned long long)((now - since) / 1000000u));
+                   (unsigned long long)((now - w->wd_since) / 1000000u));
         }
     }
     return NULL;
@@ -353,7 +379,7 @@ bool gv_sched_start(grove_node *node)
     node->n_sleepers = 0;
     atomic_init(&node->idle_state, node->nworkers * UNPARK_ONE);
     gv_inject_init(&node->inject);
-    node->workers = gv_calloc(node->nworkers, sizeof *node->workers);
+    node->workers = gv_calloc_aligned(node->nworkers * sizeof *node->workers);
     for (unsigned i = 0; i < node->nworkers; i++) {
         gv_worker *w = &node->workers[i];
         gv_runq_init(&w->rq);
@@ -364,7 +390,7 @@ bool gv_sched_start(grove_node *node)
         gv_mutex_init(&w->wheel_mu);
         gv_wheel_init(&w->wheel, gv_node_clock_ms(node));
         atomic_init(&w->wheel_next, GV_WHEEL_NONE);
-        atomic_init(&w->run_since_ns, 0);
+        atomic_init(&w->run_seq, 0);
         atomic_init(&w->run_pid, 0);
         atomic_init(&w->busy_ns, 0);
     }
@@ -405,7 +431,7 @@ void gv_sched_stop(grove_node *node)
         gv_mutex_fini(&w->wheel_mu);
         gv_free(w->bag);
     }
-    gv_free(node->workers);
+    gv_free_aligned(node->workers);
     gv_free(node->sleepers);
     gv_inject_fini(&node->inject);
     gv_mutex_fini(&node->idle_mu);

@@ -105,7 +105,8 @@ typedef struct gv_tp_peer {
     uint32_t retired_creation;    /* an incarnation superseded: ignored */
     uint64_t caps;
     bool hidden;
-    bool member; /* a known member: redialled while down, until forgotten */
+    bool member;  /* a known member: redialled while down, until forgotten */
+    bool refused; /* the layer above refused an envelope (gv_tp_refuse) */
 
     gv_tp_peer_state state;
     gv_tp_link link;

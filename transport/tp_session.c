@@ -451,9 +451,16 @@ void gv_tp_session_data(gv_tp *tp, const char *node, size_t len, uint64_t sid, c
     p->last_rx_ms = gv_now_ms();
     atomic_fetch_add_explicit(&tp->stats.batches_received, 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&tp->stats.envelopes_received, b.n, memory_order_relaxed);
+    p->refused = false;
     if (tp->ops.on_envelope)
-        for (size_t i = 0; i < b.n; i++)
+        for (size_t i = 0; i < b.n && !p->refused; i++)
             tp->ops.on_envelope(tp->ops.ctx, p->nodename, &b.envs[i]);
+    if (p->refused) { /* a payload the layer above could not take */
+        p->refused = false;
+        atomic_fetch_add_explicit(&tp->stats.protocol_errors, 1, memory_order_relaxed);
+        gv_tp_session_end(tp, p, GV_TP_DOWN_PROTOCOL_ERROR);
+        return;
+    }
     if (p->state == GV_TP_PEER_LEAVING && p->rx_seq > p->goodbye_seq)
         gv_tp_session_end(tp, p, GV_TP_DOWN_GOODBYE);
 }
@@ -690,4 +697,12 @@ void gv_tp_session_stop_all(gv_tp *tp, int linger_ms)
     tp->flush_list = NULL;
     for (size_t i = 0; i < tp->n_peers; i++)
         tp->peers[i]->in_flush_list = false;
+}
+
+void gv_tp_refuse(gv_tp *tp, grove_nodename node)
+{
+    const char *name = grove_nodename_str(node);
+    gv_tp_peer *p = gv_tp_peer_find(tp, name, strlen(name), false);
+    if (p)
+        p->refused = true;
 }

@@ -165,6 +165,13 @@ void gv_tp_destroy(gv_tp **tp);
  *   GROVE_ECLOSED  the transport is stopping. */
 grove_err gv_tp_send(gv_tp *tp, grove_nodename to, const gv_tp_env *env);
 
+/* Called from on_envelope only (the I/O thread): the envelope from
+ * `node` carries something the layer above refuses (a payload that does
+ * not decode). The rest of its batch is dropped and the session ends
+ * with GV_TP_DOWN_PROTOCOL_ERROR (on_nodedown follows), as for a frame
+ * that does not decode; other peers and the node go on. */
+void gv_tp_refuse(gv_tp *tp, grove_nodename node);
+
 typedef struct gv_tp_member {
     grove_nodename node;
     uint32_t creation;

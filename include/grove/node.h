@@ -17,6 +17,9 @@
  *   GROVE_SCHEDULERS  number of workers (default: online CPUs)
  *   GROVE_LOG         log level: error, warn, info, debug, trace
  *   GROVE_SEED        deterministic mode with this seed (decimal)
+ *   GROVE_LISTEN, GROVE_ADVERTISE, GROVE_SEEDS, GROVE_COOKIE(_FILE),
+ *   GROVE_INSECURE, GROVE_HEARTBEAT_MS, GROVE_NODEDOWN_MS: clustering
+ *                     (below, and docs/cluster.md)
  */
 #ifndef GROVE_NODE_H
 #define GROVE_NODE_H
@@ -47,6 +50,20 @@ typedef struct grove_node_opts {
      * in real time: keep such tests inside processes. */
     bool deterministic;
     uint64_t seed;
+    /* Clustering (docs/cluster.md). With no listen address and no seeds
+     * (here or in GROVE_LISTEN / GROVE_SEEDS) the node is local: no
+     * transport, no secret needed. Otherwise it listens (default
+     * "*:7946"; ":0" any free port), joins the seeds, and needs the
+     * cluster secret: `cookie`, else GROVE_COOKIE_FILE / GROVE_COOKIE (or
+     * per-node keys, docs/transport.md); without one it refuses to start
+     * unless `insecure` (or GROVE_INSECURE=1). */
+    const char *listen;    /* "host:port"; NULL: GROVE_LISTEN */
+    const char *advertise; /* "host:port" peers dial; NULL: GROVE_ADVERTISE */
+    const char *seeds;     /* "host:port,..."; NULL: GROVE_SEEDS */
+    const char *cookie;    /* the cluster secret; NULL: from the environment */
+    bool insecure;         /* allow the well-known demo secret */
+    unsigned heartbeat_ms; /* 0: GROVE_HEARTBEAT_MS or 250 */
+    unsigned nodedown_ms;  /* 0: GROVE_NODEDOWN_MS or 1500 */
 } grove_node_opts;
 
 /* Starts a node. opts may be NULL (all defaults). Returns NULL (and logs
@@ -60,6 +77,10 @@ grove_node *grove_node_start(const grove_node_opts *opts);
  * memory is freed. Sets *node to NULL; safe on NULL. Blocks; must not be
  * called from the node's own workers. */
 void grove_node_stop(grove_node **node);
+
+/* The "host:port" a clustered node advertises (peers put it in their
+ * seeds), or NULL for a local node. Lives while the node runs. */
+const char *grove_node_address(const grove_node *node);
 
 /* The node's interned name and creation (a random non-zero value drawn
  * at start). Any thread. */

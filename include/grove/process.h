@@ -98,6 +98,32 @@ grove_err grove_proc_spawn(grove_proc *self, const grove_behaviour *b, grove_ter
 grove_err grove_node_spawn(grove_node *node, const grove_behaviour *b, grove_term *arg,
                            const grove_spawn_opts *opts, grove_pid *out);
 
+/* ---- spawning by name, here or on another node ------------------------------ */
+
+/* Registers b under b->name, so that nodes can spawn it by name
+ * (grove_spawn_request from another node). b must outlive every node.
+ * GROVE_EEXIST if another behaviour has the name; registering the same
+ * one again is GROVE_OK. Call from main() before starting nodes. */
+grove_err grove_behaviour_register(const grove_behaviour *b);
+
+/* As erlang:spawn_request/5: asks `node` (this node too) to spawn the
+ * behaviour registered as `behaviour` with arg (consumed; may be NULL),
+ * and returns at once with the request's reference in *ref. Later
+ * {spawn_reply, Ref, ok, Pid} or {spawn_reply, Ref, error, Reason}
+ * arrives (Reason: unknown_behaviour, noconnection, system_limit).
+ * opts: link (in place when the reply arrives), monitor (its DOWN
+ * carries Ref), trap_exit; name is ignored for a remote node. Messages
+ * the new process sends may overtake the reply. Never blocks. */
+grove_err grove_spawn_request(grove_proc *self, grove_nodename node, const char *behaviour,
+                              grove_term *arg, const grove_spawn_opts *opts, grove_ref *ref);
+
+/* The same from outside the workers, waiting up to timeout_ms for the
+ * reply: GROVE_OK and *out, GROVE_ENOTFOUND (not registered there),
+ * GROVE_ENOCONN, GROVE_ETIMEDOUT, GROVE_EWOULDBLOCK on a scheduler
+ * thread. Blocks. */
+grove_err grove_node_spawn_on(grove_node *node, grove_nodename on, const char *behaviour,
+                              grove_term *arg, int64_t timeout_ms, grove_pid *out);
+
 /* ---- identity ------------------------------------------------------------- */
 
 grove_pid grove_self(const grove_proc *self);
@@ -151,6 +177,26 @@ grove_err grove_monitor(grove_proc *self, grove_pid pid, grove_ref *ref);
  * already queued for it is removed too. GROVE_ENOTFOUND for an unknown
  * reference. */
 grove_err grove_demonitor(grove_proc *self, grove_ref ref, bool flush);
+
+/* ---- nodes ---------------------------------------------------------------- */
+
+/* Monitors a node, as erlang:monitor_node/2: {nodedown, Node} arrives
+ * once, when the node's session ends (at once if it is not connected
+ * now), after every other signal from that node. Monitoring the own
+ * node does nothing. */
+grove_err grove_monitor_node(grove_proc *self, grove_nodename node);
+
+/* As net_kernel:monitor_nodes(on, [nodedown_reason]): with on, every
+ * node that comes up or goes down from now on delivers
+ * {nodeup, Node, []} or {nodedown, Node, [{nodedown_reason, Reason}]}
+ * (Reason an atom: connection_closed, net_tick_timeout, shutdown, ...),
+ * the nodedown after every other signal from that node. Off stops it. */
+grove_err grove_monitor_nodes(grove_proc *self, bool on);
+
+/* Fills out[0..cap) with the connected nodes (not this one; as
+ * erlang:nodes/0) and returns how many there are (which may exceed cap).
+ * Any thread. */
+size_t grove_nodes(grove_node *node, grove_nodename *out, size_t cap);
 
 /* ---- postponing -------------------------------------------------------------- */
 

@@ -5,13 +5,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include "base/gv_alloc.h"
+#include "base/gv_buf.h"
 #include "base/gv_clock.h"
 #include "base/gv_log.h"
 #include "base/gv_parker.h"
 #include "base/gv_rand.h"
 #include "base/gv_thread.h"
 
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -114,6 +118,58 @@ static void test_log_writes_one_line_per_event_at_or_above_level(void **state)
     assert_false(gv_log_parse_level("loud", &lv));
 }
 
+/* gv_free and gv_realloc take blocks from either allocator (the one behind
+ * gv_malloc may be mimalloc), and text handed out for free() comes from
+ * malloc: under ASan a mix-up the other way stops the test. */
+static void test_gv_free_takes_blocks_from_gv_malloc_and_from_malloc(void **state)
+{
+    (void)state;
+    char *a = gv_malloc(24);
+    memset(a, 'a', 24);
+    a = gv_realloc(a, 4096);
+    assert_int_equal(a[23], 'a');
+    gv_free(a);
+    char *b = malloc(24);
+    assert_non_null(b);
+    memcpy(b, "from malloc", 12);
+    b = gv_realloc(b, 100000);
+    assert_string_equal(b, "from malloc");
+    gv_free(b);
+    gv_free(NULL);
+    char *big = gv_calloc(1, (size_t)3 << 20); /* a block of its own */
+    assert_int_equal(big[(3 << 20) - 1], 0);
+    gv_free(big);
+}
+
+static void test_text_from_gv_buf_take_is_freed_with_free(void **state)
+{
+    (void)state;
+    gv_buf b;
+    gv_buf_init(&b);
+    for (int i = 0; i < 100; i++)
+        gv_buf_printf(&b, "%d,", i);
+    char *text = gv_buf_take(&b);
+    assert_true(strncmp(text, "0,1,2,", 6) == 0);
+    free(text);
+    char storage[8];
+    gv_buf_init_in(&b, storage, sizeof storage);
+    gv_buf_puts(&b, "short");
+    text = gv_buf_take(&b);
+    assert_string_equal(text, "short");
+    free(text);
+    gv_buf_fini(&b);
+}
+
+static void test_aligned_blocks_are_zeroed_and_on_a_cache_line(void **state)
+{
+    (void)state;
+    unsigned char *p = gv_calloc_aligned(100);
+    assert_int_equal((uintptr_t)p % GV_CACHE_LINE, 0);
+    for (int i = 0; i < 128; i++) /* rounded up to whole lines */
+        assert_int_equal(p[i], 0);
+    gv_free_aligned(p);
+}
+
 static void test_mutex_and_cond_timeout(void **state)
 {
     (void)state;
@@ -143,6 +199,9 @@ int main(void)
         cmocka_unit_test(test_same_seed_same_sequence_different_seed_different),
         cmocka_unit_test(test_log_writes_one_line_per_event_at_or_above_level),
         cmocka_unit_test(test_mutex_and_cond_timeout),
+        cmocka_unit_test(test_gv_free_takes_blocks_from_gv_malloc_and_from_malloc),
+        cmocka_unit_test(test_text_from_gv_buf_take_is_freed_with_free),
+        cmocka_unit_test(test_aligned_blocks_are_zeroed_and_on_a_cache_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,578 @@
+/*
+ * dist_test.c - remote signals with Erlang's semantics: two or three
+ * nodes in one process on 127.0.0.1 (random ports, a test secret),
+ * started with grove_node_start like any program's, talking through
+ * processes and waiters. Only this thread asserts; processes report to
+ * waiters. Times are asserted as lower bounds (and generous timeouts).
+ */
+#include <grove/node.h>
+#include <grove/process.h>
+#include <grove/term.h>
+
+#include "base/gv_alloc.h"
+#include "base/gv_clock.h"
+#include "tp_harness.h"
+#include "transport/tp_crypto.h"
+
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#define SECRET "5f2a9c1e7b3d4f6a8c0e2b4d6f8a1c3e"
+#define WAIT_MS 10000
+
+static grove_node *s_node[3];
+static grove_waiter *s_w[3];
+
+static int s_stop_all(void **state)
+{
+    (void)state;
+    for (int i = 0; i < 3; i++)
+        grove_waiter_destroy(&s_w[i]);
+    for (int i = 0; i < 3; i++)
+        grove_node_stop(&s_node[i]);
+    return 0;
+}
+
+static void s_start(int i, const char *seeds)
+{
+    char name[64];
+    snprintf(name, sizeof name, "d%d@127.0.0.1", i);
+    grove_node_opts o = {.name = name,
+                         .schedulers = 2,
+                         .listen = "127.0.0.1:0",
+                         .seeds = seeds,
+                         .cookie = SECRET,
+                         .heartbeat_ms = 50,
+                         .nodedown_ms = 1000};
+    s_node[i] = grove_node_start(&o);
+    assert_non_null(s_node[i]);
+    assert_non_null(grove_node_address(s_node[i]));
+    assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
+}
+
+static bool s_connected(grove_node *a, grove_node *b)
+{
+    grove_nodename out[8];
+    size_t n = grove_nodes(a, out, 8);
+    for (size_t i = 0; i < n && i < 8; i++)
+        if (out[i] == grove_node_name(b))
+            return true;
+    return false;
+}
+
+/* Starts nodes 0..n-1, each seeded with node 0, and waits for the mesh. */
+static void s_cluster(int n)
+{
+    s_start(0, NULL);
+    char seed[128];
+    snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
+    for (int i = 1; i < n; i++)
+        s_start(i, seed);
+    uint64_t deadline = gv_now_ms() + WAIT_MS;
+    for (;;) {
+        bool all = true;
+        for (int i = 0; i < n; i++)
+            for (int j = 0; j < n; j++)
+                if (i != j && !s_connected(s_node[i], s_node[j]))
+                    all = false;
+        if (all)
+            break;
+        assert_true(gv_now_ms() < deadline);
+        gv_sleep_ms(5);
+    }
+}
+
+static grove_term *s_recv(int i, const char *pattern, int64_t ms)
+{
+    grove_term *m = NULL;
+    grove_err e = grove_waiter_recv_match(s_w[i], pattern, ms, &m);
+    if (e != GROVE_OK)
+        fail_msg("node %d: no message matching %s (%s)", i, pattern, grove_errname(e));
+    return m;
+}
+
+static void s_expect_none(int i, int64_t ms)
+{
+    grove_term *m = NULL;
+    assert_int_equal(grove_waiter_recv(s_w[i], ms, &m), GROVE_ETIMEDOUT);
+}
+
+/* ---- behaviours ---- */
+
+/* target: {crash, Reason} makes it exit with Reason; {echo, To, X} sends X. */
+static grove_ret target_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    (void)state;
+    grove_term *reason = NULL;
+    grove_pid to;
+    grove_term *x = NULL;
+    if (grove_match(msg, "{crash, ~t}", &reason))
+        return grove_stop(self, reason);
+    if (grove_match(msg, "{echo, ~p, ~t}", &to, &x))
+        grove_proc_send(self, to, x);
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour s_target = {.name = "target", .handle = target_handle};
+
+/* watcher: arg {Target, Report, Flags}; flags: 1 trap exits, 2 link to
+ * Target, 4 monitor Target, 8 monitor_node(Target's node), 16
+ * monitor_nodes. Reports {ready, Self} then {got, Msg} for each message. */
+enum { W_TRAP = 1, W_LINK = 2, W_MON = 4, W_MON_NODE = 8, W_MON_NODES = 16, W_SPAWN = 32 };
+/* W_SPAWN: spawn_request "target" on Target's node, linked and monitored. */
+
+typedef struct watcher_state {
+    grove_pid report;
+} watcher_state;
+
+static grove_err watcher_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    grove_pid target, report;
+    int flags;
+    if (!grove_match(arg, "{~p, ~p, ~i}", &target, &report, &flags))
+        return GROVE_EINVAL;
+    watcher_state *st = gv_malloc(sizeof *st);
+    st->report = report;
+    *state = st;
+    if (flags & W_TRAP)
+        grove_trap_exit(self, true);
+    if (flags & W_MON_NODES)
+        grove_monitor_nodes(self, true);
+    if (flags & W_MON_NODE)
+        grove_monitor_node(self, target.node);
+    if (flags & W_LINK)
+        grove_link(self, target);
+    if (flags & W_MON)
+        grove_monitor(self, target, NULL);
+    if (flags & W_SPAWN) {
+        grove_spawn_opts o = {.link = true, .monitor = true};
+        grove_ref ref;
+        grove_spawn_request(self, target.node, "target", NULL, &o, &ref);
+    }
+    grove_proc_send(self, report, grove_pack("{ready, ~p}", grove_self(self)));
+    return GROVE_OK;
+}
+
+static grove_ret watcher_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    watcher_state *st = state;
+    grove_pid pid;
+    if (grove_match(msg, "{unlink, ~p}", &pid)) {
+        grove_unlink(self, pid);
+        grove_proc_send(self, st->report, grove_pack("unlinked"));
+        return GROVE_CONTINUE;
+    }
+    grove_proc_send(self, st->report, grove_pack("{got, ~t}", grove_term_copy(msg)));
+    return GROVE_CONTINUE;
+}
+
+static void watcher_free(void *state)
+{
+    gv_free(state);
+}
+
+static const grove_behaviour s_watcher = {
+    .name = "watcher", .init = watcher_init, .handle = watcher_handle, .free_state = watcher_free};
+
+/* blaster: arg {To, N}: sends {seq, 0..N-1} to To, in one go. */
+static grove_err blaster_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    (void)state;
+    grove_pid to;
+    int n;
+    if (!grove_match(arg, "{~p, ~i}", &to, &n))
+        return GROVE_EINVAL;
+    for (int i = 0; i < n; i++)
+        grove_proc_send(self, to, grove_pack("{seq, ~i}", i));
+    return GROVE_OK;
+}
+
+static grove_ret blaster_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    (void)self, (void)msg, (void)state;
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour s_blaster = {
+    .name = "blaster", .init = blaster_init, .handle = blaster_handle};
+
+static grove_pid s_spawn(int i, const grove_behaviour *b, grove_term *arg)
+{
+    grove_pid pid;
+    assert_int_equal(grove_node_spawn(s_node[i], b, arg, NULL, &pid), GROVE_OK);
+    return pid;
+}
+
+/* A watcher on node i of target, reporting to node i's waiter; waits
+ * until it has set up. */
+static grove_pid s_watch(int i, grove_pid target, int flags)
+{
+    grove_pid w =
+        s_spawn(i, &s_watcher, grove_pack("{~p, ~p, ~i}", target, grove_waiter_pid(s_w[i]), flags));
+    grove_term *m = s_recv(i, "{ready, _}", WAIT_MS);
+    grove_term_destroy(&m);
+    return w;
+}
+
+/* ---- tests ---- */
+
+static void test_local_node_needs_no_secret(void **state)
+{
+    (void)state;
+    s_node[0] = grove_node_start(NULL);
+    assert_non_null(s_node[0]);
+    assert_null(grove_node_address(s_node[0]));
+    grove_nodename out[2];
+    assert_int_equal(grove_nodes(s_node[0], out, 2), 0);
+}
+
+static void test_listening_node_refuses_to_start_without_a_secret(void **state)
+{
+    (void)state;
+    unsetenv("GROVE_COOKIE");
+    unsetenv("GROVE_COOKIE_FILE");
+    grove_node_opts o = {.name = "nosecret@127.0.0.1", .schedulers = 1, .listen = "127.0.0.1:0"};
+    assert_null(grove_node_start(&o));
+}
+
+static void test_message_to_remote_pid_arrives(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    /* from outside any process, and process to process, both ways */
+    grove_node_send(s_node[0], grove_waiter_pid(s_w[1]), grove_pack("{hello, 1}"));
+    grove_term *m = s_recv(1, "{hello, 1}", WAIT_MS);
+    grove_term_destroy(&m);
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    grove_node_send(
+        s_node[0], t,
+        grove_pack("{echo, ~p, {pong, <<\"x\">>, #{a => [1, 2.5]}}}", grove_waiter_pid(s_w[0])));
+    m = s_recv(0, "{pong, <<\"x\">>, #{a => [1, 2.5]}}", WAIT_MS);
+    grove_term_destroy(&m);
+}
+
+static void test_remote_crash_kills_linked_process_and_reaches_trapping_one(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    grove_pid plain = s_watch(0, t, W_LINK);
+    grove_pid trap = s_watch(0, t, W_LINK | W_TRAP);
+    grove_ref ref;
+    assert_int_equal(grove_waiter_monitor(s_w[0], plain, &ref), GROVE_OK);
+    grove_node_send(s_node[0], t, grove_pack("{crash, {boom, 42}}"));
+    grove_term *m = s_recv(0, "{got, {'EXIT', _, {boom, 42}}}", WAIT_MS);
+    grove_pid from;
+    assert_true(grove_match(m, "{got, {'EXIT', ~p, _}}", &from));
+    assert_true(grove_pid_equal(from, t));
+    grove_term_destroy(&m);
+    m = s_recv(0, "{'DOWN', _, process, _, {boom, 42}}", WAIT_MS);
+    grove_pid dead;
+    assert_true(grove_match(m, "{'DOWN', _, process, ~p, _}", &dead));
+    assert_true(grove_pid_equal(dead, plain));
+    grove_term_destroy(&m);
+    (void)trap;
+}
+
+static void test_remote_monitor_gets_the_real_reason(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    grove_ref ref;
+    assert_int_equal(grove_waiter_monitor(s_w[0], t, &ref), GROVE_OK);
+    /* and a monitor from a process, demonitored: no DOWN for that one */
+    grove_pid w = s_watch(0, t, W_MON);
+    (void)w;
+    grove_node_send(s_node[0], t, grove_pack("{crash, {badarith, [x]}}"));
+    grove_term *m = s_recv(0, "{'DOWN', _, process, _, {badarith, [x]}}", WAIT_MS);
+    grove_ref got;
+    grove_pid dead;
+    assert_true(grove_match(m, "{'DOWN', ~r, process, ~p, _}", &got, &dead));
+    assert_true(grove_ref_equal(&got, &ref));
+    assert_true(grove_pid_equal(dead, t));
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {'DOWN', _, process, _, {badarith, [x]}}}", WAIT_MS);
+    grove_term_destroy(&m);
+    /* a monitor of the dead pid: noproc, from its own node */
+    assert_int_equal(grove_waiter_monitor(s_w[0], t, &ref), GROVE_OK);
+    m = s_recv(0, "{'DOWN', _, process, _, noproc}", WAIT_MS);
+    grove_term_destroy(&m);
+}
+
+static void test_remote_unlink_and_demonitor_take_effect(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    grove_pid w = s_watch(0, t, W_LINK | W_TRAP);
+    grove_ref ref;
+    assert_int_equal(grove_waiter_monitor(s_w[0], t, &ref), GROVE_OK);
+    assert_int_equal(grove_waiter_demonitor(s_w[0], ref), GROVE_OK);
+    grove_node_send(s_node[0], w, grove_pack("{unlink, ~p}", t));
+    grove_term *m = s_recv(0, "unlinked", WAIT_MS);
+    grove_term_destroy(&m);
+    /* a marker through the target after the unlink: the unlink (and its
+     * ack) has crossed by the time the echo comes back */
+    grove_node_send(s_node[0], t, grove_pack("{echo, ~p, marker}", grove_waiter_pid(s_w[0])));
+    m = s_recv(0, "marker", WAIT_MS);
+    grove_term_destroy(&m);
+    grove_node_send(s_node[0], t, grove_pack("{crash, gone}"));
+    /* a second monitor, set after, does see it: so the first would have */
+    assert_int_equal(grove_waiter_monitor(s_w[0], t, &ref), GROVE_OK);
+    m = s_recv(0, "{'DOWN', _, process, _, _}", WAIT_MS);
+    grove_ref got;
+    assert_true(grove_match(m, "{'DOWN', ~r, _, _, _}", &got));
+    assert_true(grove_ref_equal(&got, &ref));
+    grove_term_destroy(&m);
+    /* nothing else: no EXIT for the unlinked watcher, no DOWN for the
+     * removed monitor */
+    s_expect_none(0, 300);
+}
+
+static void test_monitor_of_unconnected_node_is_noconnection_at_once(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_nodename ghost;
+    assert_int_equal(grove_nodename_intern("ghost@127.0.0.1", 15, &ghost), GROVE_OK);
+    grove_pid p = {.node = ghost, .id = 85, .serial = 1, .creation = 7};
+    grove_ref ref;
+    uint64_t t0 = gv_now_ms();
+    assert_int_equal(grove_waiter_monitor(s_w[0], p, &ref), GROVE_OK);
+    grove_term *m = s_recv(0, "{'DOWN', _, process, _, noconnection}", WAIT_MS);
+    grove_term_destroy(&m);
+    (void)t0;
+    /* a link from a trapping process too, and monitor_node */
+    grove_pid w = s_watch(0, p, W_LINK | W_TRAP | W_MON_NODE);
+    m = s_recv(0, "{got, {'EXIT', _, noconnection}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {nodedown, 'ghost@127.0.0.1'}}", WAIT_MS);
+    grove_term_destroy(&m);
+    (void)w;
+}
+
+static void test_stopping_a_node_fires_noconnection_across(void **state)
+{
+    (void)state;
+    s_cluster(3);
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    grove_pid trap = s_watch(0, t, W_LINK | W_TRAP | W_MON | W_MON_NODE | W_MON_NODES);
+    grove_pid plain = s_watch(0, t, W_LINK);
+    grove_ref ref_plain, ref_t;
+    assert_int_equal(grove_waiter_monitor(s_w[0], plain, &ref_plain), GROVE_OK);
+    assert_int_equal(grove_waiter_monitor(s_w[0], t, &ref_t), GROVE_OK);
+    /* a link the other way: a watcher on node 1 linked to a target on 0 */
+    grove_pid t0 = s_spawn(0, &s_target, NULL);
+    s_watch(1, t0, W_LINK | W_TRAP);
+    /* a message sent before the stop arrives before the nodedown */
+    grove_node_send(s_node[1], trap, grove_pack("last_words"));
+    uint64_t before = gv_now_ms();
+    grove_waiter_destroy(&s_w[1]);
+    grove_node_stop(&s_node[1]);
+    grove_term *m = s_recv(0, "{got, last_words}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {'EXIT', _, noconnection}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {'DOWN', _, process, _, noconnection}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {nodedown, 'd1@127.0.0.1'}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {nodedown, 'd1@127.0.0.1', [{nodedown_reason, _}]}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{'DOWN', _, process, _, noconnection}", WAIT_MS);
+    grove_ref got;
+    assert_true(grove_match(m, "{'DOWN', ~r, _, _, _}", &got));
+    assert_true(grove_ref_equal(&got, &ref_t) || grove_ref_equal(&got, &ref_plain));
+    grove_term_destroy(&m);
+    m = s_recv(0, "{'DOWN', _, process, _, noconnection}", WAIT_MS);
+    grove_term_destroy(&m);
+    (void)before;
+    /* node 2 is still connected and a message still goes through */
+    assert_true(s_connected(s_node[0], s_node[2]));
+    grove_node_send(s_node[2], grove_waiter_pid(s_w[0]), grove_pack("still_here"));
+    m = s_recv(0, "still_here", WAIT_MS);
+    grove_term_destroy(&m);
+}
+
+static void test_nodeup_is_reported_to_monitor_nodes(void **state)
+{
+    (void)state;
+    s_start(0, NULL);
+    grove_pid none = grove_waiter_pid(s_w[0]);
+    s_watch(0, none, W_MON_NODES);
+    char seed[128];
+    snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
+    s_start(1, seed);
+    grove_term *m = s_recv(0, "{got, {nodeup, 'd1@127.0.0.1', _}}", WAIT_MS);
+    grove_term_destroy(&m);
+}
+
+/* A raw transport (tp_harness.h) in the cluster, sending a payload that
+ * is not a term: node 0 ends that session (noconnection for what crosses
+ * it) and goes on with the others. */
+static tnode s_raw;
+
+static bool s_has_event(tnode *n, const void *arg)
+{
+    int kind = *(const int *)arg;
+    for (int i = 0; i < n->n_ev; i++)
+        if (n->ev[i].kind == kind)
+            return true;
+    return false;
+}
+
+static int s_stop_raw(void **state)
+{
+    tn_fini(&s_raw);
+    return s_stop_all(state);
+}
+
+static void test_bad_payload_ends_only_that_session(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    gv_tp_keys keys;
+    assert_int_equal(gv_tp_keys_from_secret(&keys, SECRET, strlen(SECRET), false, NULL, 0),
+                     GROVE_OK);
+    tn_opts o = {.seeds = grove_node_address(s_node[0]),
+                 .heartbeat_ms = 50,
+                 .nodedown_ms = 1000,
+                 .keys = &keys};
+    assert_int_equal(tn_start(&s_raw, "raw@127.0.0.1", &o), GROVE_OK);
+    int up = TN_UP, down = TN_DOWN;
+    assert_true(tn_wait(&s_raw, s_has_event, &up, WAIT_MS));
+    /* node 0 sees it too; then a monitor of a pid on it, and a good
+     * message first */
+    grove_pid rp = {.node = s_raw.nn, .id = 1, .serial = 1, .creation = s_raw.creation};
+    uint64_t deadline = gv_now_ms() + WAIT_MS;
+    grove_nodename out[8];
+    for (;;) {
+        size_t n = grove_nodes(s_node[0], out, 8);
+        bool seen = false;
+        for (size_t i = 0; i < n && i < 8; i++)
+            seen = seen || out[i] == s_raw.nn;
+        if (seen)
+            break;
+        assert_true(gv_now_ms() < deadline);
+        gv_sleep_ms(5);
+    }
+    grove_ref ref;
+    assert_int_equal(grove_waiter_monitor(s_w[0], rp, &ref), GROVE_OK);
+    grove_pid to = grove_waiter_pid(s_w[0]);
+    gv_tp_env env;
+    memset(&env, 0, sizeof env);
+    env.kind = GV_TP_SEND;
+    env.u.send.to = (gv_tp_pid){.id = to.id, .serial = to.serial, .creation = to.creation};
+    grove_term *good = grove_pack("{good, 1}");
+    env.u.send.payload.data = grove_term_bytes(good, &env.u.send.payload.len);
+    assert_int_equal(gv_tp_send(s_raw.tp, s_node[0] ? grove_node_name(s_node[0]) : 0, &env),
+                     GROVE_OK);
+    static const uint8_t bad[] = {131, 0xff, 0xff, 0xff};
+    env.u.send.payload.data = bad;
+    env.u.send.payload.len = sizeof bad;
+    assert_int_equal(gv_tp_send(s_raw.tp, grove_node_name(s_node[0]), &env), GROVE_OK);
+    grove_term_destroy(&good);
+    grove_term *m = s_recv(0, "{good, 1}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{'DOWN', _, process, _, noconnection}", WAIT_MS);
+    grove_term_destroy(&m);
+    assert_true(tn_wait(&s_raw, s_has_event, &down, WAIT_MS));
+    /* node 0 goes on with node 1 */
+    assert_true(s_connected(s_node[0], s_node[1]));
+    grove_node_send(s_node[1], grove_waiter_pid(s_w[0]), grove_pack("fine"));
+    m = s_recv(0, "fine", WAIT_MS);
+    grove_term_destroy(&m);
+    tn_fini(&s_raw);
+    gv_tp_keys_fini(&keys);
+}
+
+static void test_remote_spawn_by_behaviour_name(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_nodename n1 = grove_node_name(s_node[1]);
+    grove_pid pid;
+    assert_int_equal(grove_node_spawn_on(s_node[0], n1, "target", NULL, WAIT_MS, &pid), GROVE_OK);
+    assert_true(pid.node == n1);
+    grove_node_send(s_node[0], pid, grove_pack("{echo, ~p, spawned}", grove_waiter_pid(s_w[0])));
+    grove_term *m = s_recv(0, "spawned", WAIT_MS);
+    grove_term_destroy(&m);
+    assert_int_equal(grove_node_spawn_on(s_node[0], n1, "no_such", NULL, WAIT_MS, &pid),
+                     GROVE_ENOTFOUND);
+    grove_nodename ghost;
+    assert_int_equal(grove_nodename_intern("ghost@127.0.0.1", 15, &ghost), GROVE_OK);
+    assert_int_equal(grove_node_spawn_on(s_node[0], ghost, "target", NULL, WAIT_MS, &pid),
+                     GROVE_ENOCONN);
+    /* here, by name, too */
+    assert_int_equal(
+        grove_node_spawn_on(s_node[0], grove_node_name(s_node[0]), "target", NULL, WAIT_MS, &pid),
+        GROVE_OK);
+    assert_true(pid.node == grove_node_name(s_node[0]));
+
+    /* spawn_request from a process, linked and monitored */
+    s_watch(0, grove_waiter_pid(s_w[1]), W_TRAP | W_SPAWN);
+    m = s_recv(0, "{got, {spawn_reply, _, ok, _}}", WAIT_MS);
+    grove_pid child;
+    grove_ref ref;
+    assert_true(grove_match(m, "{got, {spawn_reply, ~r, ok, ~p}}", &ref, &child));
+    assert_true(child.node == n1);
+    grove_term_destroy(&m);
+    grove_node_send(s_node[0], child, grove_pack("{crash, spawned_and_gone}"));
+    m = s_recv(0, "{got, {'EXIT', _, spawned_and_gone}}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {'DOWN', _, process, _, spawned_and_gone}}", WAIT_MS);
+    grove_ref got;
+    assert_true(grove_match(m, "{got, {'DOWN', ~r, _, _, _}}", &got));
+    assert_true(grove_ref_equal(&got, &ref));
+    grove_term_destroy(&m);
+}
+
+#define ORDER_N 100000
+
+static void test_per_pair_order_over_100000_messages(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    uint64_t t0 = gv_now_ms();
+    s_spawn(0, &s_blaster, grove_pack("{~p, ~i}", grove_waiter_pid(s_w[1]), ORDER_N));
+    for (int i = 0; i < ORDER_N; i++) {
+        grove_term *m = NULL;
+        assert_int_equal(grove_waiter_recv(s_w[1], 30000, &m), GROVE_OK);
+        int seq = -1;
+        assert_true(grove_match(m, "{seq, ~i}", &seq));
+        assert_int_equal(seq, i);
+        grove_term_destroy(&m);
+    }
+    s_expect_none(1, 10);
+    print_message("100000 ordered messages in %llu ms\n", (unsigned long long)(gv_now_ms() - t0));
+}
+
+int main(void)
+{
+    if (grove_behaviour_register(&s_target) != GROVE_OK)
+        return 1;
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_teardown(test_local_node_needs_no_secret, s_stop_all),
+        cmocka_unit_test_teardown(test_listening_node_refuses_to_start_without_a_secret,
+                                  s_stop_all),
+        cmocka_unit_test_teardown(test_message_to_remote_pid_arrives, s_stop_all),
+        cmocka_unit_test_teardown(test_remote_crash_kills_linked_process_and_reaches_trapping_one,
+                                  s_stop_all),
+        cmocka_unit_test_teardown(test_remote_monitor_gets_the_real_reason, s_stop_all),
+        cmocka_unit_test_teardown(test_remote_unlink_and_demonitor_take_effect, s_stop_all),
+        cmocka_unit_test_teardown(test_monitor_of_unconnected_node_is_noconnection_at_once,
+                                  s_stop_all),
+        cmocka_unit_test_teardown(test_stopping_a_node_fires_noconnection_across, s_stop_all),
+        cmocka_unit_test_teardown(test_nodeup_is_reported_to_monitor_nodes, s_stop_all),
+        cmocka_unit_test_teardown(test_per_pair_order_over_100000_messages, s_stop_all),
+        cmocka_unit_test_teardown(test_bad_payload_ends_only_that_session, s_stop_raw),
+        cmocka_unit_test_teardown(test_remote_spawn_by_behaviour_name, s_stop_all),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
