@@ -1,0 +1,31 @@
+/*
+ * grove/grove.h - all of Grove's public API in one include.
+ *
+ *   err.h         grove_err, the one error type
+ *   term.h        terms: pack, match, parse, print, ETF bytes
+ *   node.h        starting and stopping a node; waiters
+ *   process.h     processes: spawn, send, links, monitors, timers
+ *   names.h       local names and the duplicate-key registry
+ *   gen_server.h  generic servers: call, cast, reply
+ *   supervisor.h  supervisors and dynamic supervisors
+ *   task.h        tasks, async_stream, task supervisors
+ *   agent.h       agents
+ */
+#ifndef GROVE_GROVE_H
+#define GROVE_GROVE_H
+
+#include <grove/err.h>
+#include <grove/term.h>
+
+#include <grove/node.h>
+#include <grove/process.h>
+
+#include <grove/names.h>
+
+#include <grove/gen_server.h>
+#include <grove/supervisor.h>
+#include <grove/task.h>
+
+#include <grove/agent.h>
+
+#endif
