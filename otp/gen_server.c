@@ -182,16 +182,9 @@ static void s_free_state(void *state)
 static grove_err s_init(grove_proc *self, const grove_term *arg, void **state)
 {
     gv_start st;
-    if (!gv_start_unpack(arg, &st) || st.kind != GV_KIND_GEN_SERVER)
-        gv_panic("gen_server: bad start term");
-    grove_term *reason = NULL;
-    grove_err err = gv_start_register(self, &st, &reason);
-    if (err) {
-        gv_start_ack(self, &st, reason);
-        gv_start_fini(&st);
-        grove_stop(self, NULL); /* as OTP: a name clash exits normally */
+    grove_err err = gv_start_begin(self, arg, GV_KIND_GEN_SERVER, &st);
+    if (err)
         return err;
-    }
     s_gs *g = gv_calloc(1, sizeof *g);
     g->gs = st.impl;
     g->has_parent = st.link;

@@ -61,6 +61,12 @@ void gv_start_ack(grove_proc *self, const gv_start *s, grove_term *error);
  * the exit reason to report ({already_started, Pid}, ...). */
 grove_err gv_start_register(grove_proc *self, const gv_start *s, grove_term **reason);
 
+/* The first step of every started process's init: reads the start term
+ * (which must be of `kind`) into *st and registers the name. On failure
+ * the starter is told, *st is released, the process is set to stop
+ * normally (as OTP's name clash) and the error is returned. */
+grove_err gv_start_begin(grove_proc *self, const grove_term *arg, gv_otp_kind kind, gv_start *st);
+
 /* The runtime behaviour that runs a kind. */
 const grove_behaviour *gv_kind_behaviour(gv_otp_kind kind);
 extern const grove_behaviour gv_gen_server_behaviour;

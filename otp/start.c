@@ -70,6 +70,20 @@ void gv_start_fini(gv_start *s)
     grove_term_destroy(&s->arg);
 }
 
+grove_err gv_start_begin(grove_proc *self, const grove_term *arg, gv_otp_kind kind, gv_start *st)
+{
+    if (!gv_start_unpack(arg, st) || st->kind != kind)
+        gv_panic("otp: a process started with a bad start term");
+    grove_term *reason = NULL;
+    grove_err err = gv_start_register(self, st, &reason);
+    if (err) {
+        gv_start_ack(self, st, reason);
+        gv_start_fini(st);
+        grove_stop(self, NULL); /* as OTP: a name clash exits normally */
+    }
+    return err;
+}
+
 void gv_start_ack(grove_proc *self, const gv_start *s, grove_term *error)
 {
     if (!s->has_starter) {
@@ -344,16 +358,9 @@ typedef struct s_plain {
 static grove_err s_plain_init(grove_proc *self, const grove_term *arg, void **state)
 {
     gv_start st;
-    if (!gv_start_unpack(arg, &st) || st.kind != GV_KIND_BEHAVIOUR)
-        gv_panic("plain wrapper: bad start term");
-    grove_term *reason = NULL;
-    grove_err err = gv_start_register(self, &st, &reason);
-    if (err) {
-        gv_start_ack(self, &st, reason);
-        gv_start_fini(&st);
-        grove_stop(self, NULL); /* as OTP: a name clash exits normally */
+    grove_err err = gv_start_begin(self, arg, GV_KIND_BEHAVIOUR, &st);
+    if (err)
         return err;
-    }
     s_plain *w = gv_calloc(1, sizeof *w);
     w->b = st.impl;
     err = w->b->init ? w->b->init(self, st.arg, &w->state) : GROVE_OK;

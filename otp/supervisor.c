@@ -681,14 +681,9 @@ static void s_free_state(void *state)
 static grove_err s_init(grove_proc *self, const grove_term *arg, void **state)
 {
     s_sup *s = gv_calloc(1, sizeof *s);
-    if (!gv_start_unpack(arg, &s->start) || s->start.kind != GV_KIND_SUPERVISOR)
-        gv_panic("supervisor: bad start term");
-    grove_term *reason = NULL;
-    grove_err err = gv_start_register(self, &s->start, &reason);
+    grove_err err = gv_start_begin(self, arg, GV_KIND_SUPERVISOR, &s->start);
     if (err) {
-        gv_start_ack(self, &s->start, reason);
         s_free(s);
-        grove_stop(self, NULL); /* as OTP: a name clash exits normally */
         return err;
     }
     s->mod = s->start.impl;
