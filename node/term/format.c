@@ -166,7 +166,7 @@ static void s_fmt_free(gv_fmt *f)
 
 /* ---- the per-thread cache ---------------------------------------------------- */
 
-#define FMT_CACHE 64
+#define FMT_CACHE 256
 
 typedef struct fmt_entry {
     const char *key; /* the format's address */
@@ -208,7 +208,8 @@ const gv_fmt *gv_fmt_lookup(const char *fmt)
         pthread_setspecific(s_cache_key, c);
     }
     uintptr_t h = (uintptr_t)fmt;
-    fmt_entry *e = &c->e[(h ^ (h >> 6) ^ (h >> 12)) % FMT_CACHE];
+    /* Fibonacci hashing spreads nearby string literals over the table. */
+    fmt_entry *e = &c->e[(uint64_t)h * 0x9E3779B97F4A7C15u >> 56];
     if (e->key == fmt && e->text && strcmp(e->text, fmt) == 0)
         return e->fmt;
     gv_free(e->text);

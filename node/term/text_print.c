@@ -4,6 +4,7 @@
  * the node and creation: #Pid<node@host.ID.SERIAL.CREATION> and
  * #Ref<node@host.W0.W1.W2.CREATION>.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "base/gv_alloc.h"
@@ -299,7 +300,14 @@ char *grove_term_format(const grove_term *t)
     gv_buf_init(&b);
     if (t)
         s_print(&b, t->data + 1);
-    return gv_buf_take(&b);
+    /* The caller frees with free(): hand over the C library's memory,
+     * whatever allocator gv_buf uses. */
+    char *text = malloc(b.len + 1);
+    if (!text)
+        gv_panic("out of memory formatting a term");
+    memcpy(text, b.data, b.len + 1);
+    gv_buf_fini(&b);
+    return text;
 }
 
 grove_err grove_term_print(FILE *f, const grove_term *t)
@@ -307,6 +315,6 @@ grove_err grove_term_print(FILE *f, const grove_term *t)
     char *text = grove_term_format(t);
     size_t n = strlen(text);
     bool ok = fwrite(text, 1, n, f) == n && fputc('\n', f) != EOF;
-    gv_free(text);
+    free(text);
     return ok ? GROVE_OK : GROVE_EIO;
 }
