@@ -66,6 +66,7 @@ static void *s_mi_note(void *p)
         pthread_mutex_lock(&s_stray_mu);
         e->next = s_strays;
         s_strays = e;
+        /* Release: see s_nstrays. */
         atomic_fetch_add_explicit(&s_nstrays, 1, memory_order_release);
         pthread_mutex_unlock(&s_stray_mu);
     }
@@ -77,6 +78,7 @@ static bool s_mi_owns(void *p)
 {
     if (mi_is_in_heap_region(p))
         return true;
+    /* Acquire: pairs with the release increment in s_mi_note (see s_nstrays). */
     if (atomic_load_explicit(&s_nstrays, memory_order_acquire) == 0)
         return false;
     bool found = false;
@@ -86,6 +88,8 @@ static bool s_mi_owns(void *p)
             s_stray *dead = *e;
             *e = dead->next;
             free(dead);
+            /* Relaxed: under the mutex; the count only tells others
+             * whether to take it, and this block is gone for good. */
             atomic_fetch_sub_explicit(&s_nstrays, 1, memory_order_relaxed);
             found = true;
             break;

@@ -5,7 +5,7 @@
  * most 3 times in a row), else its local queue (the injection queue first
  * every 61st pick, so outside work is never starved), else the injection
  * queue, else - as a "searcher" - half of another worker's queue. A worker
- * that finds nothing spins briefly, then parks.
+ * that finds nothing spins for up to 30 us (SPIN_NS), then parks.
  *
  * Sleep and wake-up (Tokio's scheme). idle_state packs the number of
  * unparked workers and the number of searching ones. A thread that makes
@@ -38,7 +38,13 @@
 #define UNPARKED(s) ((s) >> 16)
 #define LIFO_MAX 3
 #define INJECT_INTERVAL 61
-#define SPIN_ROUNDS 64
+/* How long an idle worker spins (stealing every 16 pauses) before it
+ * parks: about three times what a park and a wake-up cost on this kind of
+ * machine (a futex wake-to-run takes 7-9 us in the VM the benchmarks run
+ * in), so a worker that finds work again soon is not put to sleep and
+ * woken for it. With 64 pauses (~2 us), spawning a million processes made
+ * 150,000 context switches and took a quarter longer (docs/benchmarks.md). */
+#define SPIN_NS 30000u
 
 static _Thread_local gv_worker *s_current;
 
@@ -297,10 +303,20 @@ static void *s_worker_main(void *arg)
         grove_proc *p = s_next_local(w);
         if (!p && !node->deterministic && s_begin_search(w))
             p = s_steal(w);
-        for (int i = 0; !p && i < SPIN_ROUNDS && !node->deterministic; i++) {
+        uint64_t spin_until = 0;
+        for (unsigned i = 0; !p && !node->deterministic; i++) {
             gv_cpu_relax();
-            if (i % 16 == 15 && s_begin_search(w))
+            if (i % 16 != 15)
+                continue;
+            if (s_begin_search(w))
                 p = s_steal(w);
+            if (p)
+                break;
+            uint64_t now = gv_now_ns(); /* idle time: a clock read is cheap here */
+            if (!spin_until)
+                spin_until = now + SPIN_NS;
+            else if (now >= spin_until)
+                break;
         }
         if (p) {
             if (!w->busy) {
