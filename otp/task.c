@@ -206,8 +206,13 @@ static grove_task *s_handle_new(grove_node *node, grove_waiter *w, grove_pid pid
     return t;
 }
 
-grove_err grove_node_task_async(grove_node *node, grove_task_fn fn, grove_term *arg, void *udata,
-                                grove_task **out)
+static grove_err s_sup_start(grove_node *node, grove_pid sup, grove_task_fn fn, grove_term *arg,
+                             void *udata, const grove_pid *owner, grove_pid *out);
+
+/* A task a thread awaits: a waiter owns it and monitors it; the task is
+ * spawned directly, or by the task supervisor `sup` when not NULL. */
+static grove_err s_async(grove_node *node, const grove_pid *sup, grove_task_fn fn, grove_term *arg,
+                         void *udata, grove_task **out)
 {
     *out = NULL;
     if (!fn || gv_on_scheduler()) {
@@ -221,14 +226,23 @@ grove_err grove_node_task_async(grove_node *node, grove_task_fn fn, grove_term *
         return err;
     }
     grove_pid owner = grove_waiter_pid(w), pid;
-    err = grove_node_spawn(node, &gv_task_behaviour, s_start_term(fn, udata, &owner, arg),
-                           &(grove_spawn_opts){.name = "task"}, &pid);
+    if (sup)
+        err = s_sup_start(node, *sup, fn, arg, udata, &owner, &pid);
+    else
+        err = grove_node_spawn(node, &gv_task_behaviour, s_start_term(fn, udata, &owner, arg),
+                               &(grove_spawn_opts){.name = "task"}, &pid);
     if (err) {
         grove_waiter_destroy(&w);
         return err;
     }
     *out = s_handle_new(node, w, pid);
     return GROVE_OK;
+}
+
+grove_err grove_node_task_async(grove_node *node, grove_task_fn fn, grove_term *arg, void *udata,
+                                grove_task **out)
+{
+    return s_async(node, NULL, fn, arg, udata, out);
 }
 
 grove_err grove_task_yield(grove_task *task, int64_t timeout_ms, grove_term **result)
@@ -375,23 +389,5 @@ grove_err grove_task_sup_start_child(grove_node *node, grove_pid sup, grove_task
 grove_err grove_task_sup_async(grove_node *node, grove_pid sup, grove_task_fn fn, grove_term *arg,
                                void *udata, grove_task **out)
 {
-    *out = NULL;
-    if (!fn || gv_on_scheduler()) {
-        grove_term_destroy(&arg);
-        return fn ? GROVE_EWOULDBLOCK : GROVE_EINVAL;
-    }
-    grove_waiter *w;
-    grove_err err = grove_waiter_new(node, &w);
-    if (err) {
-        grove_term_destroy(&arg);
-        return err;
-    }
-    grove_pid owner = grove_waiter_pid(w), pid;
-    err = s_sup_start(node, sup, fn, arg, udata, &owner, &pid);
-    if (err) {
-        grove_waiter_destroy(&w);
-        return err;
-    }
-    *out = s_handle_new(node, w, pid);
-    return GROVE_OK;
+    return s_async(node, &sup, fn, arg, udata, out);
 }
