@@ -279,7 +279,7 @@ static void s_free(gv_tp *tp)
     gv_free(tp->probes);
     gv_free(tp->seeds);
     free(tp->slots);
-    gv_free(tp);
+    gv_free_aligned(tp);
 }
 
 static grove_err s_open_sockets(gv_tp *tp, const char *listen)
@@ -363,7 +363,7 @@ grove_err gv_tp_new(const gv_tp_config *cfg, const gv_tp_ops *ops, gv_tp **out)
                "reason=\"node (name@host), creation and keys are required\"");
         return GROVE_EINVAL;
     }
-    gv_tp *tp = gv_calloc(1, sizeof *tp);
+    gv_tp *tp = gv_calloc_aligned(sizeof *tp); /* alignas(64) members */
     tp->wake_r = tp->wake_w = -1;
     tp->node_len = strlen(cfg->node);
     memcpy(tp->node, cfg->node, tp->node_len + 1);
@@ -380,7 +380,7 @@ grove_err gv_tp_new(const gv_tp_config *cfg, const gv_tp_ops *ops, gv_tp **out)
     tp->caps = cfg->capabilities ? cfg->capabilities : GV_TP_CAP_DEFAULT;
     tp->hidden = cfg->hidden;
     if (grove_nodename_intern(tp->node, tp->node_len, &tp->self) != GROVE_OK) {
-        gv_free(tp);
+        gv_free_aligned(tp);
         return GROVE_EINVAL;
     }
 
