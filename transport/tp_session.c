@@ -626,7 +626,9 @@ uint64_t gv_tp_session_timers(gv_tp *tp, uint64_t now, bool inbound_drained)
             break;
         }
         if (p->state == GV_TP_PEER_IDLE && p->member) {
-            if (p->down_since_ms && now - p->down_since_ms >= tp->forget_ms) {
+            /* (down_since_ms can be a little later than `now`, which was
+             * read before this pass ended sessions: no subtraction.) */
+            if (p->down_since_ms && now >= p->down_since_ms + tp->forget_ms) {
                 p->member = false;
                 gv_log(GV_LOG_INFO, "transport", "member_forgotten", "peer=%s", p->name);
             } else if (now >= p->redial_ms) {

@@ -10,6 +10,7 @@
  *   supervisor.h  supervisors and dynamic supervisors
  *   task.h        tasks, async_stream, task supervisors
  *   agent.h       agents
+ *   app.h         applications and the node daemon (grove_node_main)
  */
 #ifndef GROVE_GROVE_H
 #define GROVE_GROVE_H
@@ -27,5 +28,6 @@
 #include <grove/task.h>
 
 #include <grove/agent.h>
+#include <grove/app.h>
 
 #endif
