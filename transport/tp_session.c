@@ -322,8 +322,11 @@ static void s_on_hello(gv_tp *tp, const char *node, size_t len, uint64_t sid, co
     s_copy_address(p, h->address);
 
     if (welcome) {
-        /* It knows our session (echo) and we now know its: up. */
-        s_up(tp, p);
+        /* It knows our session (echo) and we now know its: up, unless its
+         * first data batch or heartbeat on this session already said so
+         * (both sides dialled at once and the welcome came last). */
+        if (!s_live(p))
+            s_up(tp, p);
         return;
     }
     if (h->probe_echo)
