@@ -227,6 +227,51 @@ grove_err grove_proc_send_name(grove_proc *self, const char *name, grove_term *m
     return grove_proc_send(self, to, msg);
 }
 
+/* ---- names on a node, here or remote ({Name, Node} ! Msg) -------------------------------- */
+
+grove_err gv_send_name_local(void *ctx, grove_nodename node, const char *name, grove_term *msg)
+{
+    grove_node *n = ctx;
+    if (node != n->name) {
+        grove_term_destroy(&msg);
+        return GROVE_ENOCONN;
+    }
+    return grove_node_send_name(n, name, msg);
+}
+
+grove_err gv_register_async_none(void *ctx, const char *name, grove_pid pid, grove_pid reply_to,
+                                 grove_ref ref)
+{
+    return GROVE_ENOCONN;
+}
+
+/* Checks the arguments; the own node's names are sent to here, so a
+ * name nobody has is GROVE_ENOTFOUND as for grove_send_name. */
+static grove_err s_send_name_at(grove_node *n, grove_proc *self, grove_nodename node,
+                                const char *name, grove_term *msg)
+{
+    if (!msg || !s_valid(name) || !node) {
+        grove_term_destroy(&msg);
+        return GROVE_EINVAL;
+    }
+    if (node == n->name)
+        return self ? grove_proc_send_name(self, name, msg) : grove_node_send_name(n, name, msg);
+    const gv_cluster_ops *c = &gv_node_ops(n)->cluster;
+    return c->send_name(c->ctx, node, name, msg);
+}
+
+grove_err grove_proc_send_name_at(grove_proc *self, grove_nodename node, const char *name,
+                                  grove_term *msg)
+{
+    return s_send_name_at(self->node, self, node, name, msg);
+}
+
+grove_err grove_node_send_name_at(grove_node *n, grove_nodename node, const char *name,
+                                  grove_term *msg)
+{
+    return s_send_name_at(n, NULL, node, name, msg);
+}
+
 /* ---- the duplicate-key registry ------------------------------------------------------ */
 
 grove_err grove_registry_join(grove_proc *self, const char *key)

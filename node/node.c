@@ -251,6 +251,7 @@ void gv_ops_local(grove_node *node, gv_ops *out)
     out->router = (gv_router){.ctx = node, .deliver = s_no_route};
     out->names = (gv_name_ops){.ctx = node,
                                .register_name = s_no_register,
+                               .register_async = gv_register_async_none,
                                .unregister_name = s_no_unregister,
                                .whereis = s_no_whereis,
                                .send = s_no_send};
@@ -259,7 +260,8 @@ void gv_ops_local(grove_node *node, gv_ops *out)
                                     .spawn_request = s_no_spawn,
                                     .monitor_node = s_no_monitor_node,
                                     .monitor_nodes = s_local_monitor_nodes,
-                                    .load = s_local_load};
+                                    .load = s_local_load,
+                                    .send_name = gv_send_name_local};
 }
 
 void gv_node_set_ops(grove_node *node, const gv_ops *ops)

@@ -32,10 +32,25 @@ typedef struct gv_router {
     grove_err (*deliver)(void *ctx, grove_pid to, gv_sig *sig);
 } gv_router;
 
+/* Global names (the registry, DESIGN.md section 6; docs/registry.md).
+ * The local tables answer as a cluster that has no registry:
+ * register_name and register_async GROVE_ENOCONN, the others
+ * GROVE_ENOTFOUND. */
 typedef struct gv_name_ops {
     void *ctx;
+    /* Registers pid under name on every connected node and returns once
+     * it holds the name here. Blocks: GROVE_EWOULDBLOCK on a scheduler
+     * thread. GROVE_EEXIST if another process holds it. */
     grove_err (*register_name)(void *ctx, const char *name, grove_pid pid);
+    /* The same without blocking (any thread): GROVE_OK means that
+     * {global_registered, Ref, ok, Epoch} or {global_registered, Ref,
+     * error, Reason} reaches reply_to later (Reason {already_registered,
+     * Pid} or an error's name, 'GROVE_ENOPROC', ...); any other result
+     * means nothing was sent. */
+    grove_err (*register_async)(void *ctx, const char *name, grove_pid pid, grove_pid reply_to,
+                                grove_ref ref);
     grove_err (*unregister_name)(void *ctx, const char *name);
+    /* A local read; any thread, never blocks. */
     grove_err (*whereis)(void *ctx, const char *name, grove_pid *out);
     /* Consumes msg. */
     grove_err (*send)(void *ctx, const char *name, grove_term *msg);
@@ -65,6 +80,14 @@ typedef struct gv_cluster_ops {
     grove_err (*monitor_nodes)(void *ctx, grove_pid watcher, bool on);
     /* A node's load (run-queue length plus process count). */
     grove_err (*load)(void *ctx, grove_nodename node, uint64_t *out);
+    /* Sends msg (consumed) to the process registered locally under name
+     * on `node`, as Erlang's {Name, Node} ! Msg: on this node it is
+     * grove_send_name (GROVE_ENOTFOUND when nobody has the name); on
+     * another it is dropped there silently when nobody has it.
+     * GROVE_ENOCONN if node is not connected; GROVE_EAGAIN or
+     * GROVE_E2BIG when the peer is busy or msg too big (dropped, as a
+     * message to a pid is). Any thread; never blocks. */
+    grove_err (*send_name)(void *ctx, grove_nodename node, const char *name, grove_term *msg);
 } gv_cluster_ops;
 
 typedef struct gv_ops {
@@ -87,6 +110,13 @@ const grove_behaviour *gv_behaviour_find(const char *name);
 
 /* The local-only tables for node. */
 void gv_ops_local(grove_node *node, gv_ops *out);
+
+/* The local tables' send_name and register_async (names.c): send_name
+ * reaches this node's own names only (GROVE_ENOCONN for another node);
+ * register_async answers GROVE_ENOCONN. ctx is the node. */
+grove_err gv_send_name_local(void *ctx, grove_nodename node, const char *name, grove_term *msg);
+grove_err gv_register_async_none(void *ctx, const char *name, grove_pid pid, grove_pid reply_to,
+                                 grove_ref ref);
 
 /* Installs ops (copied). Call before any process may use them. */
 void gv_node_set_ops(grove_node *node, const gv_ops *ops);

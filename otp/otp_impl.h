@@ -43,6 +43,7 @@ typedef struct gv_start {
     bool link; /* the starter is the parent */
     bool has_name;
     grove_name_scope scope;
+    bool name_held; /* a global name the process already holds (start.c) */
     char name[GV_NAME_MAX + 1];
     grove_term *arg; /* owned; NULL if none */
 } gv_start;
@@ -69,6 +70,13 @@ grove_err gv_start_begin(grove_proc *self, const grove_term *arg, gv_otp_kind ki
 
 /* The runtime behaviour that runs a kind. */
 const grove_behaviour *gv_kind_behaviour(gv_otp_kind kind);
+
+/* The runtime behaviour a start of kind with this name spawns (the
+ * kind's, or the one that holds a global name before init); a remote
+ * child's relay (sup_remote.c) runs it. */
+const grove_behaviour *gv_start_behaviour(gv_otp_kind kind, const char *name,
+                                          grove_name_scope scope);
+
 extern const grove_behaviour gv_gen_server_behaviour;
 extern const grove_behaviour gv_supervisor_behaviour;
 extern const grove_behaviour gv_task_behaviour;

@@ -19,20 +19,30 @@
 
 /* ---- the start term ---------------------------------------------------------------- */
 
-grove_term *gv_start_pack(gv_otp_kind kind, const void *impl, const grove_pid *starter,
-                          grove_ref ref, bool link, const char *name, grove_name_scope scope,
+/* The name's part: {local | global | global_held, Name} or undefined;
+ * global_held is a global name the process already holds (the
+ * registration comes before init, see "global names" below). */
+static grove_term *s_pack(gv_otp_kind kind, const void *impl, const grove_pid *starter,
+                          grove_ref ref, bool link, const char *name, const char *scope,
                           grove_term *arg)
 {
     grove_term *who = starter ? grove_pack("{~p, ~r}", *starter, ref) : grove_atom("undefined");
-    grove_term *nm = name ? grove_pack("{~a, ~b}", scope == GROVE_NAME_GLOBAL ? "global" : "local",
-                                       name, strlen(name))
-                          : grove_atom("undefined");
+    grove_term *nm =
+        name ? grove_pack("{~a, ~b}", scope, name, strlen(name)) : grove_atom("undefined");
     grove_term *a = arg ? grove_pack("{arg, ~t}", arg) : grove_atom("noarg");
     grove_term *t = grove_pack("{'$grove_start', ~i, ~u, ~t, ~a, ~t, ~t}", (int)kind,
                                gv_ptr_u64(impl), who, link ? "true" : "false", nm, a);
     if (!t)
         gv_panic("cannot build a start term");
     return t;
+}
+
+grove_term *gv_start_pack(gv_otp_kind kind, const void *impl, const grove_pid *starter,
+                          grove_ref ref, bool link, const char *name, grove_name_scope scope,
+                          grove_term *arg)
+{
+    return s_pack(kind, impl, starter, ref, link, name,
+                  scope == GROVE_NAME_GLOBAL ? "global" : "local", arg);
 }
 
 bool gv_start_unpack(const grove_term *t, gv_start *out)
@@ -51,10 +61,12 @@ bool gv_start_unpack(const grove_term *t, gv_start *out)
     out->link = strcmp(link, "true") == 0 && out->has_starter;
     const void *bytes;
     size_t len;
-    char scope[8];
+    char scope[16];
     if (grove_match(nm, "{~a, ~b}", scope, sizeof scope, &bytes, &len) && len <= GV_NAME_MAX) {
         out->has_name = true;
-        out->scope = strcmp(scope, "global") == 0 ? GROVE_NAME_GLOBAL : GROVE_NAME_LOCAL;
+        out->name_held = strcmp(scope, "global_held") == 0;
+        out->scope =
+            strcmp(scope, "global") == 0 || out->name_held ? GROVE_NAME_GLOBAL : GROVE_NAME_LOCAL;
         memcpy(out->name, bytes, len);
         out->name[len] = '\0';
     }
@@ -98,7 +110,7 @@ void gv_start_ack(grove_proc *self, const gv_start *s, grove_term *error)
 grove_err gv_start_register(grove_proc *self, const gv_start *s, grove_term **reason)
 {
     *reason = NULL;
-    if (!s->has_name)
+    if (!s->has_name || s->name_held)
         return GROVE_OK;
     grove_node *node = grove_proc_node(self);
     grove_err err;
@@ -215,6 +227,149 @@ grove_err gv_wait_select(grove_waiter *w, bool (*select)(const grove_term *msg, 
     return err;
 }
 
+/* ---- global names: registered before init, without blocking ------------------------------ */
+
+/* A process started with a global name asks the registry (the node's
+ * name ops) from its runtime init and returns at once; its OTP init (the
+ * kind's own, which also answers the starter) runs when the answer
+ * arrives, and every other message meanwhile is postponed and taken back
+ * after it, in order. From then on it forwards to the kind's callbacks.
+ * A taken name answers {already_started, Pid} and exits normally, as a
+ * local name does. */
+typedef struct s_named {
+    gv_otp_kind kind;
+    grove_term *start;            /* the start term (name held), until init runs */
+    grove_ref ref;                /* the registration's */
+    const grove_behaviour *inner; /* the kind's, once its init succeeded */
+    void *state;
+} s_named;
+
+static grove_err s_named_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    gv_start st;
+    if (!gv_start_unpack(arg, &st) || !st.has_name || st.scope != GROVE_NAME_GLOBAL)
+        gv_panic("otp: a globally named process started with a bad start term");
+    const gv_name_ops *ops = &gv_node_ops(grove_proc_node(self))->names;
+    grove_ref ref = grove_make_ref(self);
+    grove_err err = ops->register_async(ops->ctx, st.name, grove_self(self), grove_self(self), ref);
+    if (err) {
+        gv_start_ack(self, &st, grove_pack("{name_not_registered, ~a}", grove_errname(err)));
+        gv_start_fini(&st);
+        grove_stop(self, NULL);
+        return err;
+    }
+    s_named *w = gv_calloc(1, sizeof *w);
+    w->kind = st.kind;
+    w->ref = ref;
+    grove_term *a = st.arg;
+    st.arg = NULL;
+    w->start = s_pack(st.kind, st.impl, st.has_starter ? &st.starter : NULL, st.ref, st.link,
+                      st.name, "global_held", a);
+    gv_start_fini(&st);
+    *state = w;
+    return GROVE_OK;
+}
+
+/* The name is held: the kind's init runs, as the runtime would run it. */
+static grove_ret s_named_run(grove_proc *self, s_named *w)
+{
+    const grove_behaviour *b = gv_kind_behaviour(w->kind);
+    grove_term *start = w->start;
+    w->start = NULL;
+    void *state = NULL;
+    grove_err err = b->init ? b->init(self, start, &state) : GROVE_OK;
+    grove_term_destroy(&start);
+    if (gv_stop_reason(self)) /* a failed init that chose its reason, or a stop in init */
+        return GROVE_STOP;
+    if (err)
+        return grove_stop(self, grove_pack("{init_failed, ~a}", grove_errname(err)));
+    w->inner = b;
+    w->state = state;
+    grove_unstash_all(self);
+    return GROVE_CONTINUE;
+}
+
+static grove_ret s_named_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    s_named *w = state;
+    if (w->inner)
+        return w->inner->handle(self, msg, w->state);
+    grove_ref r;
+    grove_term *why = NULL;
+    if (grove_match(msg, "{global_registered, ~r, ok, _}", &r) && grove_ref_equal(&r, &w->ref))
+        return s_named_run(self, w);
+    if (grove_match(msg, "{global_registered, ~r, error, ~t}", &r, &why)) {
+        if (!grove_ref_equal(&r, &w->ref)) {
+            grove_term_destroy(&why);
+            grove_postpone(self);
+            return GROVE_CONTINUE;
+        }
+        gv_start st;
+        gv_start_unpack(w->start, &st);
+        grove_pid holder;
+        grove_term *reason = grove_match(why, "{already_registered, ~p}", &holder)
+                                 ? grove_pack("{already_started, ~p}", holder)
+                                 : grove_pack("{name_not_registered, ~t}", grove_term_copy(why));
+        grove_term_destroy(&why);
+        gv_start_ack(self, &st, reason);
+        gv_start_fini(&st);
+        return grove_stop(self, NULL); /* as OTP: a name clash exits normally */
+    }
+    grove_postpone(self);
+    return GROVE_CONTINUE;
+}
+
+static void s_named_terminate(grove_proc *self, const grove_term *reason, void *state)
+{
+    s_named *w = state;
+    if (w->inner && w->inner->terminate)
+        w->inner->terminate(self, reason, w->state);
+}
+
+static void s_named_free(void *state)
+{
+    s_named *w = state;
+    if (w->inner && w->inner->free_state)
+        w->inner->free_state(w->state);
+    grove_term_destroy(&w->start);
+    gv_free(w);
+}
+
+/* One table per kind, named as the kind's own (inspection shows it). */
+#define S_NAMED(n)                                                                                 \
+    {                                                                                              \
+        .name = n, .init = s_named_init, .handle = s_named_handle, .terminate = s_named_terminate, \
+        .free_state = s_named_free                                                                 \
+    }
+static const grove_behaviour s_named_gen_server = S_NAMED("gen_server");
+static const grove_behaviour s_named_supervisor = S_NAMED("supervisor");
+static const grove_behaviour s_named_plain = S_NAMED("behaviour");
+
+/* The runtime behaviour a start spawns. */
+static const grove_behaviour *s_start_behaviour(gv_otp_kind kind, const char *name,
+                                                grove_name_scope scope)
+{
+    if (name && scope == GROVE_NAME_GLOBAL) {
+        switch (kind) {
+        case GV_KIND_GEN_SERVER:
+            return &s_named_gen_server;
+        case GV_KIND_SUPERVISOR:
+            return &s_named_supervisor;
+        case GV_KIND_BEHAVIOUR:
+            return &s_named_plain;
+        case GV_KIND_TASK:
+            break;
+        }
+    }
+    return gv_kind_behaviour(kind);
+}
+
+const grove_behaviour *gv_start_behaviour(gv_otp_kind kind, const char *name,
+                                          grove_name_scope scope)
+{
+    return s_start_behaviour(kind, name, scope);
+}
+
 /* ---- starting -------------------------------------------------------------------------- */
 
 static bool s_name_ok(const char *name)
@@ -289,8 +444,8 @@ grove_err gv_start_wait(grove_node *node, gv_otp_kind kind, const void *impl, co
     grove_pid starter = grove_waiter_pid(w), pid;
     grove_term *st =
         gv_start_pack(kind, impl, &starter, sel.ref, false, opts->name, opts->scope, arg);
-    err = grove_node_spawn(node, gv_kind_behaviour(kind), st, &(grove_spawn_opts){.name = label},
-                           &pid);
+    err = grove_node_spawn(node, s_start_behaviour(kind, opts->name, opts->scope), st,
+                           &(grove_spawn_opts){.name = label}, &pid);
     if (err) {
         grove_waiter_destroy(&w);
         return err;
@@ -336,7 +491,7 @@ grove_err gv_start_async(grove_proc *self, gv_otp_kind kind, const void *impl, c
     grove_term *st = gv_start_pack(kind, impl, &me, ref, link, name, scope, arg);
     grove_pid pid;
     grove_spawn_opts so = {.link = link, .name = label};
-    grove_err err = grove_proc_spawn(self, gv_kind_behaviour(kind), st, &so, &pid);
+    grove_err err = grove_proc_spawn(self, s_start_behaviour(kind, name, scope), st, &so, &pid);
     if (err)
         return err;
     if (out)

@@ -5,7 +5,7 @@
  * supervisor as a sup_child:
  *
  *   {Id | undefined, Kind, Impl, noarg | {arg, Arg}, Restart, ShutdownMs,
- *    undefined | {local | global, Name}}
+ *    undefined | {local | global, Name}, local | any | {node, Node}}
  *
  * ShutdownMs is resolved (5000 or infinity by default), -1 is infinity and
  * -2 brutal_kill, as in grove/supervisor.h.
@@ -28,7 +28,9 @@ typedef struct sup_child {
     int64_t shutdown_ms;
     char *name; /* NULL if none */
     grove_name_scope scope;
-    uint64_t serial; /* names the child in messages to ourselves */
+    grove_place where;   /* placement */
+    grove_nodename node; /* GROVE_PLACE_NODE: where */
+    uint64_t serial;     /* names the child in messages to ourselves */
     bool running;
     grove_pid pid;
 } sup_child;
@@ -59,5 +61,34 @@ grove_err gv_sup_result(grove_err err, const grove_term *reply, grove_pid *pid);
 
 /* Flags from a dynamic supervisor's argument map. */
 void gv_dynsup_flags(const grove_term *arg, grove_sup_flags *flags);
+
+/* ---- children on other nodes (sup_remote.c) -------------------------------------------- */
+
+/* The behaviour a supervisor asks another node to spawn for a child:
+ * registered by name on every node by the grove_*_register calls. */
+#define GV_OTP_CHILD "grove_otp_child"
+
+/* The target of `kind` registered under name (grove_gen_server_register,
+ * ...), or NULL. Any thread. */
+const void *gv_otp_target_find(gv_otp_kind kind, const char *name);
+
+/* True when impl is the target registered under its own name. */
+bool gv_otp_target_registered(gv_otp_kind kind, const void *impl);
+
+/* The node where c starts now: here for local placement, its node for
+ * GROVE_PLACE_NODE, and for GROVE_PLACE_ANY the node (this one or a
+ * connected one) with the fewest of the supervisor's running children
+ * (kids[0..n)), then the lightest load, then the first name. */
+grove_nodename gv_sup_place(grove_proc *self, sup_child *const *kids, size_t n, const sup_child *c);
+
+/* Asks node `on` to start c, linked to self: {spawn_reply, *spawn, ...}
+ * and then the child's {'$grove_ack', *ack, Pid, ...} arrive, in either
+ * order. Never blocks. */
+grove_err gv_sup_start_remote(grove_proc *self, const sup_child *c, grove_nodename on,
+                              grove_ref *ack, grove_ref *spawn);
+
+/* A start's failure reason for a spawn_reply error `why` from node on:
+ * noconnection, or {remote_spawn_failed, Node, Why}. Caller owns. */
+grove_term *gv_sup_spawn_failure(grove_nodename on, const grove_term *why);
 
 #endif

@@ -5,6 +5,7 @@
 #include "otp/sup.h"
 
 #include "base/gv_alloc.h"
+#include "base/gv_log.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -22,17 +23,63 @@ static const char *s_restart_name(grove_restart r)
     return r == GROVE_TRANSIENT ? "transient" : r == GROVE_TEMPORARY ? "temporary" : "permanent";
 }
 
+static const char *s_kind_label(gv_otp_kind kind)
+{
+    return kind == GV_KIND_GEN_SERVER   ? "gen_server"
+           : kind == GV_KIND_SUPERVISOR ? "supervisor"
+                                        : "behaviour";
+}
+
+/* Checks a spec's placement (*node: the named node), logging why it is
+ * refused: a child off the local node is started by name, so its target
+ * must be registered. */
+static bool s_placement_ok(const grove_child_spec *spec, gv_otp_kind kind, const void *impl,
+                           grove_nodename *node)
+{
+    *node = 0;
+    grove_place where = spec->placement.where;
+    if (where == GROVE_PLACE_LOCAL)
+        return true;
+    if ((where != GROVE_PLACE_NODE && where != GROVE_PLACE_ANY) ||
+        (where == GROVE_PLACE_NODE &&
+         (!spec->placement.node ||
+          grove_nodename_intern(spec->placement.node, strnlen(spec->placement.node, 1024), node) !=
+              GROVE_OK))) {
+        gv_log(GV_LOG_ERROR, "supervisor", "bad_placement", "id=%s where=%d node=%s",
+               spec->id ? spec->id : "-", (int)where,
+               spec->placement.node ? spec->placement.node : "NULL");
+        return false;
+    }
+    if (!gv_otp_target_registered(kind, impl)) {
+        const char *name = gv_child_label(&(sup_child){.kind = kind, .impl = impl});
+        gv_log(GV_LOG_ERROR, "supervisor", "child_not_registered",
+               "id=%s kind=%s target=%s reason=\"a child placed on another node is started by "
+               "name: register its %s with grove_%s_register on every node\"",
+               spec->id ? spec->id : "-", s_kind_label(kind), name ? name : "NULL",
+               s_kind_label(kind),
+               kind == GV_KIND_BEHAVIOUR ? "child_behaviour" : s_kind_label(kind));
+        return false;
+    }
+    return true;
+}
+
 sup_child *gv_child_from_spec(const grove_child_spec *spec, bool need_id, grove_err *err)
 {
     grove_term *arg = spec->arg;
     int targets =
         (spec->gen_server != NULL) + (spec->supervisor != NULL) + (spec->behaviour != NULL);
-    bool ok = targets == 1 && (!need_id || (spec->id && s_text_ok(spec->id))) &&
-              (!spec->name || s_text_ok(spec->name)) &&
-              spec->placement.where == GROVE_PLACE_LOCAL &&
-              (unsigned)spec->restart <= GROVE_TEMPORARY &&
-              spec->shutdown_ms >= GROVE_SHUTDOWN_BRUTAL_KILL &&
-              (!spec->behaviour || spec->behaviour->handle);
+    gv_otp_kind kind = spec->gen_server   ? GV_KIND_GEN_SERVER
+                       : spec->supervisor ? GV_KIND_SUPERVISOR
+                                          : GV_KIND_BEHAVIOUR;
+    const void *impl = spec->gen_server   ? (const void *)spec->gen_server
+                       : spec->supervisor ? (const void *)spec->supervisor
+                                          : (const void *)spec->behaviour;
+    grove_nodename node = 0;
+    bool ok =
+        targets == 1 && (!need_id || (spec->id && s_text_ok(spec->id))) &&
+        (!spec->name || s_text_ok(spec->name)) && (unsigned)spec->restart <= GROVE_TEMPORARY &&
+        spec->shutdown_ms >= GROVE_SHUTDOWN_BRUTAL_KILL &&
+        (!spec->behaviour || spec->behaviour->handle) && s_placement_ok(spec, kind, impl, &node);
     if (!ok) {
         grove_term_destroy(&arg);
         *err = GROVE_EINVAL;
@@ -40,16 +87,8 @@ sup_child *gv_child_from_spec(const grove_child_spec *spec, bool need_id, grove_
     }
     sup_child *c = gv_calloc(1, sizeof *c);
     c->id = need_id ? gv_strndup(spec->id, strlen(spec->id)) : NULL;
-    if (spec->gen_server) {
-        c->kind = GV_KIND_GEN_SERVER;
-        c->impl = spec->gen_server;
-    } else if (spec->supervisor) {
-        c->kind = GV_KIND_SUPERVISOR;
-        c->impl = spec->supervisor;
-    } else {
-        c->kind = GV_KIND_BEHAVIOUR;
-        c->impl = spec->behaviour;
-    }
+    c->kind = kind;
+    c->impl = impl;
     c->arg = arg;
     c->restart = spec->restart;
     c->shutdown_ms = spec->shutdown_ms    ? spec->shutdown_ms
@@ -57,6 +96,8 @@ sup_child *gv_child_from_spec(const grove_child_spec *spec, bool need_id, grove_
                                           : 5000;
     c->name = spec->name ? gv_strndup(spec->name, strlen(spec->name)) : NULL;
     c->scope = GROVE_NAME_LOCAL;
+    c->where = spec->placement.where;
+    c->node = node;
     *err = GROVE_OK;
     return c;
 }
@@ -70,28 +111,53 @@ grove_term *gv_child_to_term(const sup_child *c)
         c->name ? grove_pack("{~a, ~b}", c->scope == GROVE_NAME_GLOBAL ? "global" : "local",
                              c->name, strlen(c->name))
                 : grove_atom("undefined");
+    grove_term *place = c->where == GROVE_PLACE_NODE
+                            ? grove_pack("{node, ~a}", grove_nodename_str(c->node))
+                        : c->where == GROVE_PLACE_ANY ? grove_atom("any")
+                                                      : grove_atom("local");
     grove_term *t =
-        grove_pack("{~t, ~i, ~u, ~t, ~a, ~l, ~t}", id, (int)c->kind, gv_ptr_u64(c->impl), arg,
-                   s_restart_name(c->restart), c->shutdown_ms, name);
+        grove_pack("{~t, ~i, ~u, ~t, ~a, ~l, ~t, ~t}", id, (int)c->kind, gv_ptr_u64(c->impl), arg,
+                   s_restart_name(c->restart), c->shutdown_ms, name, place);
     if (!t)
         gv_panic("cannot build a child spec term");
     return t;
 }
 
+static bool s_place_from_term(const grove_term *t, grove_place *where, grove_nodename *node)
+{
+    char nm[GROVE_ATOM_MAX_BYTES + 1];
+    *node = 0;
+    if (grove_match(t, "local")) {
+        *where = GROVE_PLACE_LOCAL;
+        return true;
+    }
+    if (grove_match(t, "any")) {
+        *where = GROVE_PLACE_ANY;
+        return true;
+    }
+    *where = GROVE_PLACE_NODE;
+    return grove_match(t, "{node, ~a}", nm, sizeof nm) &&
+           grove_nodename_intern(nm, strlen(nm), node) == GROVE_OK;
+}
+
 sup_child *gv_child_from_term(const grove_term *t)
 {
-    grove_term *id = NULL, *arg = NULL, *name = NULL;
+    grove_term *id = NULL, *arg = NULL, *name = NULL, *place = NULL;
     int kind;
     uint64_t impl;
     char restart[16];
     int64_t shutdown;
-    if (!grove_match(t, "{~t, ~i, ~u, ~t, ~a, ~l, ~t}", &id, &kind, &impl, &arg, restart,
-                     sizeof restart, &shutdown, &name))
+    grove_place where;
+    grove_nodename node;
+    if (!grove_match(t, "{~t, ~i, ~u, ~t, ~a, ~l, ~t, ~t}", &id, &kind, &impl, &arg, restart,
+                     sizeof restart, &shutdown, &name, &place))
         return NULL;
-    if (kind < GV_KIND_GEN_SERVER || kind > GV_KIND_TASK || shutdown < GROVE_SHUTDOWN_BRUTAL_KILL) {
+    if (kind < GV_KIND_GEN_SERVER || kind > GV_KIND_TASK || shutdown < GROVE_SHUTDOWN_BRUTAL_KILL ||
+        !s_place_from_term(place, &where, &node)) {
         grove_term_destroy(&id);
         grove_term_destroy(&arg);
         grove_term_destroy(&name);
+        grove_term_destroy(&place);
         return NULL;
     }
     sup_child *c = gv_calloc(1, sizeof *c);
@@ -111,9 +177,12 @@ sup_child *gv_child_from_term(const grove_term *t)
         c->name = gv_strndup(bytes, len);
         c->scope = strcmp(scope, "global") == 0 ? GROVE_NAME_GLOBAL : GROVE_NAME_LOCAL;
     }
+    c->where = where;
+    c->node = node;
     grove_term_destroy(&id);
     grove_term_destroy(&arg);
     grove_term_destroy(&name);
+    grove_term_destroy(&place);
     return c;
 }
 
@@ -284,6 +353,10 @@ grove_err gv_sup_result(grove_err err, const grove_term *reply, grove_pid *pid)
         return GROVE_EAGAIN;
     if (grove_match(reply, "{error, invalid}"))
         return GROVE_EINVAL;
+    /* a child placed on a node that does not know its target */
+    if (grove_match(reply, "{error, {not_registered, _, _}}") ||
+        grove_match(reply, "{error, {remote_spawn_failed, _, unknown_behaviour}}"))
+        return GROVE_ENOTFOUND;
     grove_term *why = NULL;
     if (grove_match(reply, "{error, ~t}", &why)) {
         err = gv_reason_err(why);

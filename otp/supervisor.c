@@ -15,6 +15,12 @@
  * Stopping a child is OTP's: monitor it, unlink, send exit `shutdown` (or
  * `kill` for brutal_kill), and after shutdown_ms send `kill`; the DOWN ends
  * the step.
+ *
+ * A child placed on another node is started there by name (sup_remote.c):
+ * its start step waits for both the spawn_reply and the child's
+ * acknowledgement, which may arrive in either order. Links, exits and
+ * monitors cross nodes as they are, so everything else is the same; a
+ * lost node is an exit `noconnection` of each child that ran there.
  */
 #include "otp/sup.h"
 
@@ -72,6 +78,12 @@ typedef struct s_sup {
     s_step cur;
     grove_pid cur_pid;
     grove_ref cur_ref; /* OP_START: the acknowledgement's; OP_STOP: the monitor's */
+    /* OP_START on another node: the step ends once both the spawn_reply
+     * (cur_spawned) and the acknowledgement (cur_acked) have come. */
+    bool cur_remote;
+    grove_nodename cur_node;
+    grove_ref cur_spawn;
+    bool cur_spawned, cur_acked;
     grove_timer timer; /* OP_STOP: the kill timer */
     bool stashed;      /* something was postponed */
     bool stopping;     /* an exit is queued: no more restarts */
@@ -95,9 +107,9 @@ static void s_report(grove_proc *self, s_sup *s, gv_log_level level, const char 
     if (!gv_log_enabled(level))
         return;
     char *text = reason ? grove_term_format(reason) : NULL;
-    gv_log(level, "supervisor", event, "supervisor=%s name=%s id=%s pid=%s reason=%s",
+    gv_log(level, "supervisor", event, "supervisor=%s name=%s id=%s pid=%s node=%s reason=%s",
            gv_pid_text(grove_self(self)).s, s_label(s), c ? s_id(c) : "-", gv_pid_text(pid).s,
-           text ? text : "-");
+           pid.node ? grove_nodename_str(pid.node) : "-", text ? text : "-");
     free(text);
 }
 
@@ -304,7 +316,10 @@ static void s_start_failed(grove_proc *self, s_sup *s, s_step *st, grove_term *r
 {
     sup_child *c = st->c;
     c->running = false;
-    s_report(self, s, GV_LOG_ERROR, "start_error", c, c->pid, reason);
+    grove_pid at = c->pid;
+    if (!at.node && s->cur_remote)
+        at.node = s->cur_node; /* no pid yet: say where it was asked for */
+    s_report(self, s, GV_LOG_ERROR, "start_error", c, at, reason);
     switch (st->mode) {
     case MODE_INIT: {
         grove_term *id = c->id ? grove_pack("~b", c->id, strlen(c->id)) : grove_atom("undefined");
@@ -352,9 +367,19 @@ static bool s_begin(grove_proc *self, s_sup *s, s_step *st)
                 gv_gen_reply(self, st->from, grove_pack("{error, running}"));
             return false;
         }
-        grove_err err = gv_start_async(self, c->kind, c->impl, gv_child_label(c),
-                                       c->arg ? grove_term_copy(c->arg) : NULL, c->name, c->scope,
-                                       true, &s->cur_pid, &s->cur_ref);
+        grove_nodename on = gv_sup_place(self, s->kids, s->n, c);
+        s->cur_remote = on != grove_node_name(grove_proc_node(self));
+        s->cur_spawned = s->cur_acked = false;
+        grove_err err;
+        if (s->cur_remote) {
+            s->cur_node = on;
+            s->cur_pid = (grove_pid){0}; /* known from the reply or the ack */
+            err = gv_sup_start_remote(self, c, on, &s->cur_ref, &s->cur_spawn);
+        } else {
+            err = gv_start_async(self, c->kind, c->impl, gv_child_label(c),
+                                 c->arg ? grove_term_copy(c->arg) : NULL, c->name, c->scope, true,
+                                 &s->cur_pid, &s->cur_ref);
+        }
         c->pid = err ? (grove_pid){0} : s->cur_pid; /* not running until it acknowledges */
         if (err) {
             s_start_failed(self, s, st, grove_pack("{spawn_failed, ~a}", grove_errname(err)));
@@ -437,6 +462,11 @@ static bool s_awaited(grove_proc *self, s_sup *s, const grove_term *msg)
             if (!grove_ref_equal(&r, &s->cur_ref))
                 return false;
             grove_start_ack(msg, NULL, &pid, &res, &t);
+            if (res == GROVE_OK && s->cur_remote && !s->cur_spawned) {
+                s->cur_acked = true; /* the ack overtook the spawn_reply */
+                s->cur_pid = pid;
+                return true;
+            }
             s_done(s);
             if (res == GROVE_OK)
                 s_start_ok(self, s, &s->cur, pid);
@@ -444,8 +474,29 @@ static bool s_awaited(grove_proc *self, s_sup *s, const grove_term *msg)
                 s_start_failed(self, s, &s->cur, t ? t : grove_atom("undefined"));
             return true;
         }
-        if (grove_match(msg, "{'EXIT', ~p, _}", &pid) && grove_pid_equal(pid, s->cur_pid)) {
-            /* Died before it could acknowledge (killed). */
+        if (s->cur_remote && grove_match(msg, "{spawn_reply, ~r, _, _}", &r)) {
+            if (!grove_ref_equal(&r, &s->cur_spawn))
+                return false;
+            if (grove_match(msg, "{spawn_reply, _, ok, ~p}", &pid)) {
+                s->cur_spawned = true;
+                s->cur_pid = pid;
+                if (s->cur_acked) {
+                    s_done(s);
+                    s_start_ok(self, s, &s->cur, pid);
+                }
+                return true;
+            }
+            grove_match(msg, "{spawn_reply, _, error, ~t}", &t);
+            grove_term *why = gv_sup_spawn_failure(s->cur_node, t);
+            grove_term_destroy(&t);
+            s_done(s);
+            s_start_failed(self, s, &s->cur, why);
+            return true;
+        }
+        if (!s->cur_acked && s->cur_pid.node && grove_match(msg, "{'EXIT', ~p, _}", &pid) &&
+            grove_pid_equal(pid, s->cur_pid)) {
+            /* Died before it could acknowledge (killed, or its node went
+             * down: noconnection). */
             grove_match(msg, "{_, _, ~t}", &t);
             s_done(s);
             s_start_failed(self, s, &s->cur, t);
@@ -485,7 +536,8 @@ static bool s_awaited(grove_proc *self, s_sup *s, const grove_term *msg)
 static bool s_stale(const grove_term *msg)
 {
     return grove_match(msg, "{'$sup_kill', _}") || grove_match(msg, "{'$grove_ack', _, _, _}") ||
-           grove_match(msg, "{'DOWN', _, process, _, _}");
+           grove_match(msg, "{'DOWN', _, process, _, _}") ||
+           grove_match(msg, "{spawn_reply, _, _, _}");
 }
 
 /* ---- calls --------------------------------------------------------------------------------------

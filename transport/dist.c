@@ -7,6 +7,8 @@
  * hands it to the transport. In: on_envelope (the I/O thread) decodes the
  * payload or reason from untrusted bytes and delivers a runtime signal to
  * the local pid; a term that does not decode ends that peer's session.
+ * A send_name envelope ({Name, Node} ! Msg, the cluster op send_name)
+ * goes to whoever holds the local name on arrival, or nowhere.
  *
  * Links and monitors across nodes are recorded per remote node (peer):
  * links as (local pid, remote pid), monitors as (local, remote, ref,
@@ -32,6 +34,8 @@
 #include "node/ops.h"
 #include "node/proc.h"
 #include "node/signal.h"
+
+#include <grove/names.h>
 
 #include <stdatomic.h>
 #include <string.h>
@@ -507,6 +511,17 @@ static void s_on_envelope(void *ctx, grove_nodename S, const gv_tp_env *env)
         s->flags = 0;
         gv_deliver(d->node, to, s, false);
         return;
+    case GV_TP_SEND_NAME:
+        /* {Name, Node} ! Msg: to whoever holds the name here now, else
+         * dropped silently (as Erlang does for a remote name). */
+        if (!s_decode(d, S, env->u.send_name.payload, &t))
+            return;
+        if (grove_whereis(d->node, env->u.send_name.name, &to) != GROVE_OK) {
+            grove_term_destroy(&t);
+            return;
+        }
+        s_send_term(d, to, t);
+        return;
     case GV_TP_LINK:
     case GV_TP_UNLINK:
     case GV_TP_UNLINK_ACK:
@@ -791,6 +806,37 @@ out:
     return e;
 }
 
+/* {Name, Node} ! Msg: one send_name envelope; a message, so it takes no
+ * lock and a busy peer drops it (counted as the router's are). */
+static grove_err s_send_name(void *ctx, grove_nodename node, const char *name, grove_term *msg)
+{
+    gv_dist *d = ctx;
+    if (node == d->self)
+        return d->prev.cluster.send_name(d->prev.cluster.ctx, node, name, msg);
+    atomic_fetch_add(&d->inflight, 1); /* seq_cst: see s_deliver */
+    grove_err e = GROVE_ENOCONN;
+    if (!atomic_load(&d->closing)) {
+        gv_tp_env env;
+        memset(&env, 0, sizeof env);
+        env.kind = GV_TP_SEND_NAME;
+        env.u.send_name.name = name;
+        env.u.send_name.payload = s_bytes(msg);
+        e = gv_tp_send(s_tp(d), node, &env);
+        if (e == GROVE_EAGAIN || e == GROVE_E2BIG) {
+            uint64_t n = atomic_fetch_add_explicit(&d->dropped, 1, memory_order_relaxed);
+            if ((n & (n + 1)) == 0)
+                gv_log(GV_LOG_WARN, "dist", "message_dropped", "to=%s reason=%s dropped=%llu",
+                       grove_nodename_str(node), e == GROVE_EAGAIN ? "peer_busy" : "too_big",
+                       (unsigned long long)n + 1);
+        } else if (e != GROVE_OK) {
+            e = GROVE_ENOCONN;
+        }
+    }
+    atomic_fetch_sub(&d->inflight, 1);
+    grove_term_destroy(&msg);
+    return e;
+}
+
 static grove_err s_load_of(void *ctx, grove_nodename node, uint64_t *out)
 {
     gv_dist *d = ctx;
@@ -840,6 +886,7 @@ grove_err gv_dist_start(grove_node *node, const gv_tp_config *cfg_in, gv_tp_keys
     ops_all.cluster.monitor_nodes = s_monitor_nodes;
     ops_all.cluster.load = s_load_of;
     ops_all.cluster.spawn_request = s_spawn_request;
+    ops_all.cluster.send_name = s_send_name;
     gv_node_set_ops(node, &ops_all);
     gv_tp_ops ops = {.ctx = d,
                      .on_nodeup = s_on_nodeup,
@@ -903,4 +950,9 @@ void gv_dist_free(gv_dist **dp)
     gv_tp_keys_fini(&d->keys);
     gv_mutex_fini(&d->mu);
     gv_free(d);
+}
+
+uint64_t gv_dist_dropped(gv_dist *d)
+{
+    return atomic_load_explicit(&d->dropped, memory_order_relaxed);
 }

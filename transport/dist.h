@@ -37,6 +37,10 @@ gv_dist *gv_dist_of(grove_node *node);
 /* The dist's transport (NULL once stopped). */
 gv_tp *gv_dist_tp(gv_dist *d);
 
+/* Messages the router has dropped so far (the peer's outbound buffer
+ * was full, or the message was over the payload limit). Any thread. */
+uint64_t gv_dist_dropped(gv_dist *d);
+
 /* Ends the transport; the router answers "not connected" from then on. */
 void gv_dist_stop(gv_dist *d);
 

@@ -170,6 +170,17 @@ grove_err grove_gen_server_start_async(grove_proc *self, const grove_gen_server 
 bool grove_start_ack(const grove_term *msg, grove_ref *ref, grove_pid *pid, grove_err *result,
                      grove_term **reason);
 
+/* Registers gs under gs->name, so that a supervisor on any node can start
+ * it as a child placed on another node (grove/supervisor.h,
+ * grove_placement): function pointers do not travel, names do. Register
+ * the same tables in every node's program (the same binary everywhere),
+ * from main() before starting nodes; gs must outlive every node. Also
+ * registers the entry behaviour "grove_otp_child" that remote starts
+ * spawn. GROVE_EEXIST if another gen_server has the name (the same one
+ * again is GROVE_OK); GROVE_EINVAL without a name (1 to 255 bytes);
+ * GROVE_ENOMEM when the table (1024 per kind) is full. Any thread. */
+grove_err grove_gen_server_register(const grove_gen_server *gs);
+
 /* Stops a server: it exits with `reason` (consumed; NULL means `normal`)
  * after the messages queued before the request, its terminate runs, and
  * this returns once it is gone. GROVE_ENOPROC if it was not alive,

@@ -6,6 +6,7 @@
  *   node.h        starting and stopping a node; waiters
  *   process.h     processes: spawn, send, links, monitors, timers
  *   names.h       local names and the duplicate-key registry
+ *   global.h      global names: the cluster-wide registry
  *   gen_server.h  generic servers: call, cast, reply
  *   supervisor.h  supervisors and dynamic supervisors
  *   task.h        tasks, async_stream, task supervisors
@@ -21,6 +22,7 @@
 #include <grove/node.h>
 #include <grove/process.h>
 
+#include <grove/global.h>
 #include <grove/names.h>
 
 #include <grove/gen_server.h>

@@ -43,6 +43,22 @@ grove_err grove_node_send_name(grove_node *node, const char *name, grove_term *m
 #define grove_send_name(ctx, name, msg) \
     GROVE_CTX_(ctx, grove_proc_send_name, grove_node_send_name)(ctx, name, msg)
 
+/* Sends msg to the process registered under name on `node`, as Erlang's
+ * {Name, Node} ! Msg. Takes ownership of msg even on failure. On this
+ * node it is grove_send_name (GROVE_ENOTFOUND if nobody has the name);
+ * to another node it returns GROVE_OK once the message is on its way and
+ * the message is dropped there if nobody has the name (delivery is at
+ * most once, as for a pid). GROVE_ENOCONN when `node` is not connected;
+ * GROVE_EAGAIN / GROVE_E2BIG when the peer is busy or msg over the
+ * payload limit (the message is dropped); GROVE_EINVAL for a bad name or
+ * node. Never blocks; any thread (the proc variant inside a callback). */
+grove_err grove_proc_send_name_at(grove_proc *self, grove_nodename node, const char *name,
+                                  grove_term *msg);
+grove_err grove_node_send_name_at(grove_node *n, grove_nodename node, const char *name,
+                                  grove_term *msg);
+#define grove_send_name_at(ctx, node, name, msg) \
+    GROVE_CTX_(ctx, grove_proc_send_name_at, grove_node_send_name_at)(ctx, node, name, msg)
+
 /* ---- the duplicate-key registry --------------------------------------------- */
 
 /* Adds self under key (a process may join a key more than once, as with

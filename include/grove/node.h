@@ -110,6 +110,30 @@ typedef struct grove_node_stats {
 
 void grove_node_stats_get(grove_node *node, grove_node_stats *out);
 
+/* Distribution statistics of a clustered node: cumulative counters since
+ * it started, each a snapshot. The data lane batches: whatever envelopes
+ * gather while the transport's I/O thread is busy leave as one ZeroMQ
+ * message, so envelopes_sent / batches_sent is the mean batch. */
+typedef struct grove_dist_stats {
+    uint64_t batches_sent;       /* ZeroMQ messages carrying envelopes */
+    uint64_t envelopes_sent;     /* envelopes (signals) in them */
+    uint64_t batches_received;   /* ZeroMQ messages received with envelopes */
+    uint64_t envelopes_received; /* envelopes in them */
+    uint64_t sessions_opened;    /* nodeups */
+    uint64_t sessions_closed;    /* nodedowns */
+    uint64_t protocol_errors;    /* frames refused (bad bytes, gaps, ...) */
+    uint64_t zap_refused;        /* peers refused at the CURVE handshake */
+    /* Messages dropped because the peer's outbound buffer was full or the
+     * message was over the payload limit (docs/cluster.md, "Busy
+     * peers"); the sender is not told, as with Erlang's `!`. */
+    uint64_t messages_dropped;
+} grove_dist_stats;
+
+/* Fills *out for a clustered node. GROVE_ENOCONN for a local node (no
+ * transport) or one whose transport has stopped; *out is zeroed then.
+ * Any thread, while the node runs. */
+grove_err grove_node_dist_stats(grove_node *node, grove_dist_stats *out);
+
 /* ---- waiting from outside --------------------------------------------- */
 
 /* A waiter is a mailbox with a pid, owned by one thread that is not a

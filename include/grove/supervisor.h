@@ -70,8 +70,22 @@ typedef enum grove_restart {
 #define GROVE_SHUTDOWN_INFINITY (-1)
 #define GROVE_SHUTDOWN_BRUTAL_KILL (-2) /* kill at once, untrappably */
 
-/* Where a child runs. Only GROVE_PLACE_LOCAL for now; the others are
- * refused with GROVE_EINVAL until distributed placement exists. */
+/* Where a child runs (docs/otp.md, "Children on other nodes"). A child
+ * on another node is started there by name, so its gen_server,
+ * supervisor or behaviour must be registered (grove_gen_server_register,
+ * grove_supervisor_register, grove_child_behaviour_register) in the
+ * program every node runs. The supervisor links to it, waits for its
+ * init, restarts and stops it as a local child; when its node goes down
+ * the child has exited with `noconnection` (a crash).
+ *
+ * - GROVE_PLACE_NODE: always that node. While it is down the child's
+ *   starts fail (reason `noconnection`), each failed restart counting
+ *   toward the intensity, as any child that cannot start.
+ * - GROVE_PLACE_ANY: at every (re)start, the node, this one or a
+ *   connected one, with the fewest of this supervisor's running children,
+ *   then the lightest load (run queues plus processes, from heartbeats),
+ *   then the first name. So a child of a lost node restarts on a live
+ *   one. */
 typedef enum grove_place {
     GROVE_PLACE_LOCAL = 0,
     GROVE_PLACE_NODE, /* the node named by `node` */
@@ -80,7 +94,7 @@ typedef enum grove_place {
 
 typedef struct grove_placement {
     grove_place where;
-    const char *node; /* GROVE_PLACE_NODE: "name@host" */
+    const char *node; /* GROVE_PLACE_NODE: "name@host" (copied) */
 } grove_placement;
 
 typedef struct grove_supervisor grove_supervisor;
@@ -119,7 +133,9 @@ typedef struct grove_children grove_children;
 
 /* Appends a child (started in the order added). Consumes spec->arg even
  * on failure. GROVE_EINVAL for a spec without exactly one start target,
- * without an id, with a duplicate id, or with a non-local placement. */
+ * without an id, with a duplicate id, with a bad placement, or placed
+ * off the local node with a target not registered by name (logged:
+ * `supervisor child_not_registered`). */
 grove_err grove_sup_add(grove_children *children, const grove_child_spec *spec);
 
 /* A supervisor "module": its init runs in the supervisor process at every
@@ -130,6 +146,17 @@ struct grove_supervisor {
     grove_err (*init)(grove_proc *self, const grove_term *arg, grove_sup_flags *flags,
                       grove_children *children);
 };
+
+/* Registers a supervisor module under sup->name, so that supervisors on
+ * any node can start it as a child placed on another node. As
+ * grove_gen_server_register. The library's grove_dynamic_supervisor and
+ * grove_task_supervisor are known on every node without it. */
+grove_err grove_supervisor_register(const grove_supervisor *sup);
+
+/* Registers a plain behaviour under b->name for the same purpose (a
+ * table of its own: grove_behaviour_register is for grove_spawn_request).
+ * As grove_gen_server_register; GROVE_EINVAL without handle. */
+grove_err grove_child_behaviour_register(const grove_behaviour *b);
 
 /* Starts a supervisor and waits until every child has started (or one
  * failed: then those started are stopped, and the start fails with

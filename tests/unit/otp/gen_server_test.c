@@ -505,11 +505,14 @@ static void test_named_server_is_reachable_and_unique(void **state)
     assert_true(grove_pid_equal(other, pid));
     ot_assert_match(reason, "{already_started, _}");
     grove_term_destroy(&reason);
-    /* A global name needs the cluster registry: none here. */
+    /* A global name: a local node is a cluster of one (docs/registry.md). */
     assert_int_equal(grove_gen_server_start(
                          node, &tsrv_server, grove_pack("{~p, plain}", grove_waiter_pid(w)),
                          &(grove_start_opts){.name = "bob", .scope = GROVE_NAME_GLOBAL}, &other),
-                     GROVE_ENOCONN);
+                     GROVE_OK);
+    assert_int_equal(grove_global_whereis(node, "bob", &where, NULL), GROVE_OK);
+    assert_true(grove_pid_equal(where, other));
+    assert_int_equal(grove_gen_server_stop(node, other, NULL, OT_TIMEOUT_MS), GROVE_OK);
     assert_int_equal(grove_gen_server_stop(node, pid, NULL, OT_TIMEOUT_MS), GROVE_OK);
     assert_int_equal(grove_whereis(node, "alice", &where), GROVE_ENOTFOUND);
     grove_waiter_destroy(&w);
