@@ -1,8 +1,9 @@
 /*
  * session_test.c - two or three transports in one process on 127.0.0.1:
  * handshake and full mesh from one seed, ordered delivery, refusal of a
- * wrong key, failure detection, graceful stop, restarts, backpressure and
- * limits. The I/O threads record; this thread asserts (tp_harness.h).
+ * wrong key, failure detection, graceful stop, restarts, crossed dials
+ * (a welcome overtaken by data), backpressure and limits. The I/O threads
+ * record; this thread asserts (tp_harness.h).
  *
  * Times: lower bounds are asserted exactly; upper bounds only as generous
  * timeouts (ten times the configured value).
@@ -747,6 +748,227 @@ static void test_incompatible_version_is_refused(void **state)
     tn_fini(a);
 }
 
+/* One frame the raw peer's ROUTER received from the node. */
+typedef struct raw_frame {
+    uint64_t sid;           /* the node's session id, from the routing id */
+    uint64_t base_seq;      /* data frames */
+    size_t n;               /* envelopes in the frame */
+    uint32_t seq[4];        /* data frames: the first send envelopes' numbers */
+    uint64_t session, echo; /* the hello or welcome looked for */
+    bool probe;
+} raw_frame;
+
+/* Waits up to ms on the raw peer's ROUTER for the next frame on the data
+ * lane (lane 'd'), or for a control frame holding an envelope of `kind`
+ * (lane 'c'; other control frames, such as heartbeats and membership, are
+ * passed over). Frames must come from the node named `from`. */
+static bool s_raw_await(raw_peer *r, gv_tp_decoder *dec, const char *from, char lane,
+                        gv_tp_kind kind, raw_frame *out, uint64_t ms)
+{
+    uint64_t deadline = gv_now_ms() + ms;
+    bool found = false;
+    while (!found && gv_now_ms() < deadline) {
+        zmq_pollitem_t it = {.socket = r->router, .events = ZMQ_POLLIN};
+        if (zmq_poll(&it, 1, 50) <= 0)
+            continue;
+        zmq_msg_t id, body;
+        zmq_msg_init(&id);
+        zmq_msg_init(&body);
+        assert_true(zmq_msg_recv(&id, r->router, 0) >= 0);
+        assert_true(zmq_msg_more(&id));
+        assert_true(zmq_msg_recv(&body, r->router, 0) >= 0);
+        assert_false(zmq_msg_more(&body));
+        /* "<lane>:<node>:<16 hex digits>" */
+        char rid[300];
+        size_t len = zmq_msg_size(&id);
+        assert_true(len > 2 + 17 && len < sizeof rid);
+        memcpy(rid, zmq_msg_data(&id), len);
+        rid[len] = 0;
+        assert_true((rid[0] == 'c' || rid[0] == 'd') && rid[1] == ':' && rid[len - 17] == ':');
+        rid[len - 17] = 0;
+        assert_string_equal(rid + 2, from);
+        memset(out, 0, sizeof *out);
+        out->sid = strtoull(rid + len - 16, NULL, 16);
+        gv_tp_batch b;
+        assert_int_equal(gv_tp_decode(dec, rid[0] == 'c' ? GV_TP_LANE_CONTROL : GV_TP_LANE_DATA,
+                                      zmq_msg_data(&body), zmq_msg_size(&body), &b, NULL),
+                         GROVE_OK);
+        if (rid[0] == 'd' && lane == 'd') {
+            out->base_seq = b.base_seq;
+            out->n = b.n;
+            for (size_t i = 0; i < b.n && i < 4; i++) {
+                const gv_tp_env *e = &b.envs[i];
+                assert_int_equal(e->kind, GV_TP_SEND);
+                assert_int_equal(e->u.send.payload.len, 6);
+                const uint8_t *p = e->u.send.payload.data + 2;
+                out->seq[i] =
+                    (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+            }
+            found = true;
+        } else if (rid[0] == 'c' && lane == 'c') {
+            for (size_t i = 0; i < b.n && !found; i++) {
+                if (b.envs[i].kind != kind)
+                    continue;
+                out->n = b.n;
+                out->session = b.envs[i].u.hello.session;
+                out->echo = b.envs[i].u.hello.echo;
+                out->probe = b.envs[i].u.hello.probe;
+                found = true;
+            }
+        }
+        zmq_msg_close(&id);
+        zmq_msg_close(&body);
+    }
+    return found;
+}
+
+/* The raw peer's hello (echo 0) or welcome (echo: the session answered). */
+static gv_tp_env s_raw_hello(const raw_peer *r, gv_tp_kind kind, uint64_t echo)
+{
+    gv_tp_env e;
+    memset(&e, 0, sizeof e);
+    e.kind = kind;
+    e.u.hello.version = GV_TP_PROTO_VERSION;
+    e.u.hello.node = RAW_NAME;
+    e.u.hello.creation = 99;
+    e.u.hello.session = r->sid;
+    e.u.hello.address = r->address;
+    e.u.hello.echo = echo;
+    return e;
+}
+
+/* Both sides dial at once and the peer's welcome is overtaken by its first
+ * data batch (another TCP connection): the batch brings the session up at
+ * the node, and the late welcome must not bring it up again (a second
+ * nodeup, envelopes of the session dropped, sequence numbers restarted). */
+static void test_welcome_after_first_data_batch_keeps_the_session(void **state)
+{
+    (void)state;
+    tnode *a = &s_n[0];
+    grove_nodename evil;
+    assert_int_equal(grove_nodename_intern(RAW_NAME, strlen(RAW_NAME), &evil), GROVE_OK);
+    raw_peer r;
+    s_raw_init(&r);
+    r.sid++;
+    /* The raw peer is a named seed, so the node dials it with an ordinary
+     * hello. A long nodedown: the raw peer sends one heartbeat only. */
+    char seed[128];
+    snprintf(seed, sizeof seed, "evil@%s", r.address); /* RAW_NAME at r.address */
+    tn_opts o = s_opts(seed);
+    o.nodedown_ms = 10000;
+    assert_int_equal(tn_start(a, "a@127.0.0.1", &o), GROVE_OK);
+    gv_tp_decoder dec;
+    gv_tp_decoder_init(&dec);
+    raw_frame f;
+
+    /* 1. The node's hello arrives on its link to the raw peer. */
+    assert_true(s_raw_await(&r, &dec, a->name, 'c', GV_TP_HELLO, &f, 10000));
+    assert_false(f.probe);
+    assert_true(f.session != 0);
+    assert_true(f.sid == f.session);
+    uint64_t node_sid = f.session;
+
+    /* 2. The raw peer's hello crosses it: the node, still dialling, answers
+     * with a welcome on the link it already has. */
+    r.ctl = s_raw_dealer(&r, 'c', gv_tp_address(a->tp));
+    r.data = s_raw_dealer(&r, 'd', gv_tp_address(a->tp));
+    gv_tp_env e = s_raw_hello(&r, GV_TP_HELLO, 0);
+    s_raw_send_env(r.ctl, 0, &e);
+    assert_true(s_raw_await(&r, &dec, a->name, 'c', GV_TP_WELCOME, &f, 10000));
+    assert_true(f.echo == r.sid);
+    assert_true(f.session == node_sid);
+    r.node_sid = node_sid;
+    tnode snap = tn_snap(a);
+    assert_int_equal(tn_count(&snap, TN_UP, evil), 0); /* handshaking */
+
+    /* 3. The raw peer's first data batch comes before its welcome: it is
+     * the node's proof that the raw peer knows its session. */
+    uint8_t payload[6];
+    tn_payload(payload, 0);
+    e = tn_send_env(6, payload);
+    s_raw_send_env(r.data, 1, &e);
+    assert_true(tn_wait_events(a, TN_UP, evil, 1, 10000));
+    assert_true(tn_wait_received(a, 1, 10000));
+    /* The node sends in that session: its first data envelope is 1. */
+    e = tn_send_env(1, payload);
+    assert_int_equal(gv_tp_send(a->tp, evil, &e), GROVE_OK);
+    assert_true(s_raw_await(&r, &dec, a->name, 'd', 0, &f, 10000));
+    assert_true(f.sid == node_sid);
+    assert_int_equal(f.base_seq, 1);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.seq[0], 0);
+
+    /* 4. The welcome answering the node's hello arrives last, while an
+     * envelope accepted in this session waits in the node's queue: the node
+     * is frozen, the welcome and a heartbeat carrying a marker load are
+     * sent and left time to reach its ROUTER (read before the queue). */
+    assert_true(tn_freeze(a, 10000));
+    e = s_raw_hello(&r, GV_TP_WELCOME, node_sid);
+    s_raw_send_env(r.ctl, 0, &e);
+    gv_tp_env hb;
+    memset(&hb, 0, sizeof hb);
+    hb.kind = GV_TP_HEARTBEAT;
+    hb.u.heartbeat.echo = node_sid;
+    hb.u.heartbeat.run_queue = 4242;
+    hb.u.heartbeat.processes = 17;
+    s_raw_send_env(r.ctl, 0, &hb);
+    tn_payload(payload, 1);
+    e = tn_send_env(1, payload);
+    assert_int_equal(gv_tp_send(a->tp, evil, &e), GROVE_OK);
+    gv_sleep_ms(100);
+    tn_thaw(a);
+    /* The heartbeat follows the welcome on the control lane: once its load
+     * shows, the welcome has been handled. */
+    gv_tp_load load = {0};
+    for (int i = 0; i < 5000; i++) {
+        if (gv_tp_load_of(a->tp, evil, &load) == GROVE_OK && load.run_queue == 4242)
+            break;
+        gv_sleep_ms(2);
+    }
+    assert_int_equal(load.run_queue, 4242);
+    assert_int_equal(load.processes, 17);
+    snap = tn_snap(a);
+    assert_int_equal(tn_count(&snap, TN_UP, evil), 1);
+    assert_int_equal(tn_count(&snap, TN_DOWN, evil), 0);
+
+    /* 5. The same session goes on, both ways, with numbers running on. */
+    assert_true(s_raw_await(&r, &dec, a->name, 'd', 0, &f, 10000));
+    assert_true(f.sid == node_sid);
+    assert_int_equal(f.base_seq, 2);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.seq[0], 1);
+    tn_payload(payload, 2);
+    e = tn_send_env(1, payload);
+    assert_int_equal(gv_tp_send(a->tp, evil, &e), GROVE_OK);
+    assert_true(s_raw_await(&r, &dec, a->name, 'd', 0, &f, 10000));
+    assert_true(f.sid == node_sid);
+    assert_int_equal(f.base_seq, 3);
+    assert_int_equal(f.n, 1);
+    assert_int_equal(f.seq[0], 2);
+    for (uint32_t i = 1; i <= 2; i++) {
+        tn_payload(payload, i);
+        e = tn_send_env(6, payload);
+        s_raw_send_env(r.data, 1 + i, &e);
+    }
+    assert_true(tn_wait_received(a, 3, 10000));
+
+    snap = tn_snap(a);
+    assert_int_equal(tn_count(&snap, TN_UP, evil), 1);
+    assert_int_equal(tn_count(&snap, TN_DOWN, 0), 0);
+    assert_int_equal(snap.received, 3);
+    assert_int_equal(snap.expect[6], 3);
+    assert_int_equal(snap.order_errors, 0);
+    assert_int_equal(snap.bad_envelopes, 0);
+    gv_tp_stats st;
+    gv_tp_stats_get(a->tp, &st);
+    assert_int_equal(st.sessions_opened, 1);
+    assert_int_equal(st.protocol_errors, 0);
+    assert_int_equal(st.envelopes_sent, 3);
+    gv_tp_decoder_fini(&dec);
+    tn_fini(a);
+    s_raw_fini(&r);
+}
+
 static void test_send_limits_and_backpressure(void **state)
 {
     (void)state;
@@ -835,6 +1057,8 @@ int main(void)
                                   s_stop_all),
         cmocka_unit_test_teardown(test_node_keys_admit_only_allow_listed_names, s_stop_all),
         cmocka_unit_test_teardown(test_incompatible_version_is_refused, s_stop_all),
+        cmocka_unit_test_teardown(test_welcome_after_first_data_batch_keeps_the_session,
+                                  s_stop_all),
         cmocka_unit_test_teardown(test_send_limits_and_backpressure, s_stop_all),
     };
     return cmocka_run_group_tests(tests, s_setup, s_teardown);
