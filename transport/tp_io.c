@@ -230,6 +230,18 @@ static void s_monitor(gv_tp *tp, const poll_tag *tag)
                    tag->peer ? tag->peer->name : "(probe)", (unsigned)event);
         if (event == ZMQ_EVENT_CONNECTED || event == ZMQ_EVENT_HANDSHAKE_SUCCEEDED)
             continue;
+        if (event == ZMQ_EVENT_DISCONNECTED && tag->peer && tag->peer->link.open) {
+            /* A peer that stops sends its goodbye before it closes, but
+             * ZeroMQ may tell us of the closed connection before we have
+             * read the goodbye off the ROUTER: read what has arrived
+             * first, so the session ends as `shutdown`, not as a lost
+             * connection. That may close this very link. */
+            uint64_t sid = tag->peer->link.sid;
+            for (int i = 0; i < ROUTER_BURST && s_router_one(tp); i++)
+                ;
+            if (!tag->peer->link.open || tag->peer->link.sid != sid)
+                return;
+        }
         gv_tp_session_link_event(tp, tag->peer, tag->probe, event);
         /* The event may have closed this link (and its monitor). */
         if (tp->poll_dirty)
