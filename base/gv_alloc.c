@@ -122,6 +122,16 @@ static void s_free(void *p)
     else
         free(p);
 }
+/* Owned blocks are never given to gv_free, so they need not be told from
+ * malloc's: no note, no lookup. */
+static void *s_malloc_owned(size_t n)
+{
+    return mi_malloc(n);
+}
+static void s_free_owned(void *p)
+{
+    mi_free(p);
+}
 
 #elif defined(GV_ALLOC_CHECK)
 #include <sanitizer/asan_interface.h>
@@ -156,10 +166,42 @@ static void *s_realloc(void *p, size_t n)
         return NULL;
     return s_shift(realloc(p ? (char *)p - S_SHIFT : NULL, n + S_SHIFT));
 }
+/* An owned block (gv_malloc_owned) carries this in its header, so a block
+ * given to the wrong free function stops the test. */
+#define S_OWNED_MAGIC 0x6f776e6564626c6bull /* "ownedblk" */
+static bool s_owned(void *p)
+{
+    uint64_t magic;
+    memcpy(&magic, (char *)p - S_SHIFT, sizeof magic);
+    return magic == S_OWNED_MAGIC;
+}
 static void s_free(void *p)
 {
-    if (p)
-        free(s_ours(p) ? (char *)p - S_SHIFT : p);
+    if (!p)
+        return;
+    if (!s_ours(p)) {
+        free(p);
+        return;
+    }
+    if (s_owned(p))
+        gv_panic("gv_free: %p is a gv_malloc_owned block (gv_free_owned frees it)", p);
+    free((char *)p - S_SHIFT);
+}
+static void *s_malloc_owned(size_t n)
+{
+    char *p = s_malloc(n);
+    if (p) {
+        uint64_t magic = S_OWNED_MAGIC;
+        memcpy(p - S_SHIFT, &magic, sizeof magic);
+    }
+    return p;
+}
+static void s_free_owned(void *p)
+{
+    if (!s_ours(p) || !s_owned(p))
+        gv_panic("gv_free_owned: %p is not a gv_malloc_owned block", p);
+    memset((char *)p - S_SHIFT, 0, sizeof(uint64_t));
+    free((char *)p - S_SHIFT);
 }
 
 #else
@@ -176,6 +218,14 @@ static void *s_realloc(void *p, size_t n)
     return realloc(p, n);
 }
 static void s_free(void *p)
+{
+    free(p);
+}
+static void *s_malloc_owned(size_t n)
+{
+    return malloc(n);
+}
+static void s_free_owned(void *p)
 {
     free(p);
 }
@@ -227,6 +277,20 @@ char *gv_strndup(const char *s, size_t len)
 void gv_free(void *p)
 {
     s_free(p);
+}
+
+void *gv_malloc_owned(size_t size)
+{
+    void *p = s_malloc_owned(size ? size : 1);
+    if (!p)
+        gv_panic("out of memory allocating %zu bytes", size);
+    return p;
+}
+
+void gv_free_owned(void *p)
+{
+    if (p)
+        s_free_owned(p);
 }
 
 void *gv_calloc_aligned(size_t size)

@@ -21,6 +21,17 @@ void *gv_realloc(void *p, size_t size);
 char *gv_strndup(const char *s, size_t len);
 void gv_free(void *p);
 
+/* A pair for blocks made and freed once per message (terms, signals):
+ * a block from gv_malloc_owned is freed with gv_free_owned and only with
+ * it, never with gv_free or free. Because gv_free also takes malloc's
+ * blocks, it must ask the allocator whose block it is, and gv_malloc must
+ * note the rare block that question would get wrong; together that costs
+ * as much as the allocation itself. The owned pair skips both.
+ * AddressSanitizer builds mark owned blocks and stop a test that gives
+ * one to the wrong function. */
+void *gv_malloc_owned(size_t size);
+void gv_free_owned(void *p);
+
 /* Zeroed memory aligned to a cache line (GV_CACHE_LINE bytes), for
  * objects whose fields are laid out on lines of their own so threads do
  * not share them (_Alignas(GV_CACHE_LINE) members). Freed with

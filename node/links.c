@@ -358,26 +358,41 @@ static bool s_is_down_for(const grove_term *t, const grove_ref *ref)
     return grove_match(t, "{'DOWN', ~r, _, _, _}", &r) && grove_ref_equal(&r, ref);
 }
 
+/* Removes the DOWN messages of ref from q; returns how many. */
+static uint32_t s_flush_down(gv_sigq *q, const grove_ref *ref)
+{
+    gv_sigq keep;
+    gv_sigq_init(&keep);
+    uint32_t n = 0;
+    gv_sig *s;
+    while ((s = gv_sigq_take(q))) {
+        if (s->kind == GV_SIG_MESSAGE && s_is_down_for(gv_sig_term(s), ref)) {
+            gv_sig_free(s);
+            n++;
+        } else {
+            gv_sigq_put(&keep, s);
+        }
+    }
+    *q = keep;
+    return n;
+}
+
 grove_err gv_demonitor(grove_proc *self, grove_ref ref, bool flush)
 {
     grove_pid target;
-    if (!self->rels || !s_mon_remove(self->rels->mons, &self->rels->nm, &ref, &target))
-        return GROVE_ENOTFOUND;
-    s_counts(self);
-    s_send_ctl(self->node, target, GV_SIG_DEMONITOR, self->pid, NULL, &ref, 0, 0);
-    if (flush) {
-        gv_sigq keep;
-        gv_sigq_init(&keep);
-        gv_sig *s;
-        while ((s = gv_sigq_take(&self->msgq))) {
-            if (s->kind == GV_SIG_MESSAGE && s_is_down_for(gv_sig_term(s), &ref))
-                gv_sig_free(s);
-            else
-                gv_sigq_put(&keep, s);
-        }
-        self->msgq = keep;
+    bool found = self->rels && s_mon_remove(self->rels->mons, &self->rels->nm, &ref, &target);
+    if (found) {
+        s_counts(self);
+        s_send_ctl(self->node, target, GV_SIG_DEMONITOR, self->pid, NULL, &ref, 0, 0);
     }
-    return GROVE_OK;
+    /* A monitor that has fired is gone, but its DOWN may still wait among
+     * the messages, postponed ones too: flush removes it, as
+     * erlang:demonitor(Ref, [flush]) does. (A DOWN still in the in-queue
+     * is dropped when drained, its monitor being gone.) */
+    uint32_t flushed = 0;
+    if (flush)
+        flushed = s_flush_down(&self->msgq, &ref) + s_flush_down(&self->stash, &ref);
+    return found || flushed ? GROVE_OK : GROVE_ENOTFOUND;
 }
 
 grove_err grove_demonitor(grove_proc *self, grove_ref ref, bool flush)

@@ -22,6 +22,15 @@
 
 typedef struct gv_worker gv_worker;
 
+/* The send cache (proc.c): local processes the worker's processes sent to
+ * lately, each with a table reference held. */
+#define GV_SEND_CACHE 2
+#define GV_SEND_CACHE_RUNS 64
+typedef struct gv_send_ent {
+    grove_proc *p; /* NULL: empty */
+    uint32_t id, serial;
+} gv_send_ent;
+
 /* Laid out by who writes what (STYLE.md 7): the run queue, which thieves
  * touch, then the owner's own fields, then what other threads write (the
  * parker, the timer wheel, the watchdog's notes), each group on lines of
@@ -34,6 +43,9 @@ struct gv_worker {
     unsigned index;
     grove_proc *lifo;   /* the "next" slot (owner only) */
     unsigned lifo_uses; /* consecutive runs from the next slot */
+    gv_send_ent sends[GV_SEND_CACHE];
+    unsigned sends_next; /* the entry a miss replaces */
+    unsigned sends_runs; /* runs since the cache was last dropped */
     bool searching;
     uint64_t tick;
     gv_rng rng;
@@ -134,6 +146,15 @@ bool gv_sched_on_any_worker(void);
 /* Makes p runnable. lifo: p was woken by the process running on this
  * worker (use the next slot). Any thread. */
 void gv_sched_schedule(grove_node *node, grove_proc *p, bool lifo);
+
+/* The process running on w is sending a second message in its run:
+ * whoever its first send put in the next slot would wait for the rest of
+ * that run, so it moves to the (stealable) run queue and an idle worker is
+ * told. Worker thread of w only. */
+void gv_sched_unpin_next(gv_worker *w);
+
+/* gv_sched_schedule from a process running on w (saves finding w). */
+void gv_sched_schedule_on(gv_worker *w, grove_proc *p, bool lifo);
 
 /* Starts and stops the workers and the watchdog. */
 bool gv_sched_start(grove_node *node);

@@ -97,20 +97,85 @@ __attribute__((noinline)) static bool s_deliver_other(grove_node *node, grove_pi
     return false;
 }
 
-bool gv_deliver(grove_node *node, grove_pid to, gv_sig *s, bool lifo)
+/* Pushes s to p, which the caller holds a table reference to, and makes p
+ * runnable if it was idle. */
+static inline void s_push(grove_node *node, grove_proc *p, gv_sig *s, bool lifo)
 {
-    grove_proc *p;
-    if (!gv_pid_is_local(node, to) || !(p = gv_ptab_acquire(&node->ptab, to.id, to.serial)))
-        return s_deliver_other(node, to, s);
     if (gv_mbox_push(&p->mbox, s)) {
         if (gv_proc_flags(p) & GV_PF_EXTERNAL)
             gv_parker_unpark(&((grove_waiter *)p)->parker);
         else
             gv_sched_schedule(node, p, lifo);
     }
+}
+
+bool gv_deliver(grove_node *node, grove_pid to, gv_sig *s, bool lifo)
+{
+    grove_proc *p;
+    if (!gv_pid_is_local(node, to) || !(p = gv_ptab_acquire(&node->ptab, to.id, to.serial)))
+        return s_deliver_other(node, to, s);
+    s_push(node, p, s, lifo);
     if (gv_ptab_release(&node->ptab, to.id))
         gv_proc_finalize(p);
     return true;
+}
+
+/* ---- the send cache ------------------------------------------------------------- */
+
+/* Resolving a pid takes a reference on its table slot (a CAS) and the
+ * send drops it (an atomic add): two locked instructions on a line that
+ * every sender to that process writes. A worker keeps the references of
+ * the last GV_SEND_CACHE local processes that processes running on it sent
+ * messages to, so a producer feeding a consumer, or two processes playing
+ * ping-pong on one worker, resolve each other once and then push. The
+ * worker lets go when it finds nothing to run, every GV_SEND_CACHE_RUNS
+ * runs, and when it stops. Holding a reference only delays the
+ * reclamation of a receiver that dies meanwhile (by at most that much),
+ * never what anyone sees: a message pushed to a dying process is dropped
+ * by its exit path or its finalizer, as one pushed just before its death
+ * always was. Only messages from running processes use it (GV_PF_IN_RUN);
+ * control signals and sends from outside keep the per-signal path. */
+static void s_send_ent_drop(gv_worker *w, gv_send_ent *e)
+{
+    grove_proc *p = e->p;
+    e->p = NULL;
+    if (p && gv_ptab_release(&w->node->ptab, e->id))
+        gv_proc_finalize(p);
+}
+
+void gv_send_cache_drop(gv_worker *w)
+{
+    w->sends_runs = 0;
+    for (unsigned i = 0; i < GV_SEND_CACHE; i++)
+        s_send_ent_drop(w, &w->sends[i]);
+}
+
+static void s_send_cached(gv_worker *w, grove_pid to, gv_sig *s, bool lifo)
+{
+    grove_node *node = w->node;
+    if (!gv_pid_is_local(node, to)) {
+        s_deliver_other(node, to, s);
+        return;
+    }
+    grove_proc *p = NULL;
+    for (unsigned i = 0; i < GV_SEND_CACHE && !p; i++)
+        if (w->sends[i].p && w->sends[i].id == to.id && w->sends[i].serial == to.serial)
+            p = w->sends[i].p;
+    if (!p) {
+        if (!(p = gv_ptab_acquire(&node->ptab, to.id, to.serial))) {
+            s_deliver_other(node, to, s);
+            return;
+        }
+        gv_send_ent *e = &w->sends[w->sends_next++ % GV_SEND_CACHE];
+        s_send_ent_drop(w, e);
+        *e = (gv_send_ent){.p = p, .id = to.id, .serial = to.serial};
+    }
+    if (gv_mbox_push(&p->mbox, s)) {
+        if (gv_proc_flags(p) & GV_PF_EXTERNAL)
+            gv_parker_unpark(&((grove_waiter *)p)->parker);
+        else
+            gv_sched_schedule_on(w, p, lifo);
+    }
 }
 
 grove_err grove_proc_send(grove_proc *self, grove_pid to, grove_term *msg)
@@ -123,8 +188,20 @@ grove_err grove_proc_send(grove_proc *self, grove_pid to, grove_term *msg)
     gv_sig *s = gv_term_sig(msg);
     s->kind = GV_SIG_MESSAGE;
     s->flags = 0;
-    self->run_sends++;
-    gv_deliver(self->node, to, s, true);
+    /* The next slot is for the one process a handler answers (ping-pong
+     * locality). A handler that sends more is feeding others: what it
+     * wakes goes to the run queue, where an idle worker can take it
+     * instead of waiting for this run to end. */
+    uint32_t sends = ++self->run_sends;
+    uint32_t f = gv_proc_flags(self);
+    if (!(f & GV_PF_IN_RUN)) {
+        gv_deliver(self->node, to, s, false);
+        return GROVE_OK;
+    }
+    gv_worker *w = &self->node->workers[(f & GV_PF_WORKER_MASK) >> GV_PF_WORKER_SHIFT];
+    if (sends == 2)
+        gv_sched_unpin_next(w);
+    s_send_cached(w, to, s, sends == 1);
     return GROVE_OK;
 }
 
@@ -305,8 +382,9 @@ static bool s_init(grove_proc *p)
     return true;
 }
 
-gv_run_result gv_proc_run(grove_proc *p, unsigned batch)
+gv_run_result gv_proc_run(grove_proc *p, gv_worker *w, unsigned batch)
 {
+    gv_proc_set(p, GV_PF_IN_RUN | w->index << GV_PF_WORKER_SHIFT);
     if ((gv_proc_flags(p) & GV_PF_INIT_PENDING) && !s_init(p))
         goto dead;
     if (!gv_proc_drain(p))
@@ -331,6 +409,8 @@ gv_run_result gv_proc_run(grove_proc *p, unsigned batch)
         if (gv_proc_flags(p) & GV_PF_EXITING)
             goto dead;
     }
+    /* Before p may be idle or requeued: another worker may run it then. */
+    gv_proc_clear(p, GV_PF_IN_RUN | GV_PF_WORKER_MASK);
     if (p->msgq.first)
         return GV_RUN_YIELD;
     if (!gv_mbox_try_idle(&p->mbox, p->mbox_tail))

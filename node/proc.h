@@ -31,7 +31,13 @@ enum {
     GV_PF_DEAD = 1u << 4,         /* exit path done */
     GV_PF_EXTERNAL = 1u << 5,     /* a waiter: run by its own thread */
     GV_PF_STOP_SET = 1u << 6,     /* grove_stop was called in this handler */
+    GV_PF_IN_RUN = 1u << 7,       /* inside gv_proc_run, on the worker in bits 8-15 */
 };
+/* Bits 8-15 of the flags: the index of the worker running the process,
+ * while GV_PF_IN_RUN (kept in the flags, not as a pointer, so the block
+ * stays 232 bytes). */
+#define GV_PF_WORKER_SHIFT 8u
+#define GV_PF_WORKER_MASK (0xffu << GV_PF_WORKER_SHIFT)
 
 struct grove_proc {
     /* -- senders' line: mailbox, then fields fixed at spawn -- */
@@ -109,7 +115,12 @@ static inline void gv_proc_clear(grove_proc *p, uint32_t f)
  * up to B/2 in the run (not in the deterministic mode), so a receiver fed
  * by several senders catches up instead of its mailbox growing without
  * bound. */
-gv_run_result gv_proc_run(grove_proc *p, unsigned batch);
+gv_run_result gv_proc_run(grove_proc *p, gv_worker *w, unsigned batch);
+
+/* Drops the table references w's send cache holds (proc.c): when w finds
+ * nothing to run, every GV_SEND_CACHE_RUNS runs, and when it stops.
+ * Worker thread of w only. */
+void gv_send_cache_drop(gv_worker *w);
 
 /* Delivers a signal to `to`, from any thread; consumes s. Undeliverable
  * signals are answered as Erlang does (a LINK with an exit `noproc`, a

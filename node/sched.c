@@ -170,14 +170,9 @@ static grove_proc *s_bag_take(gv_worker *w)
     return p;
 }
 
-void gv_sched_schedule(grove_node *node, grove_proc *p, bool lifo)
+void gv_sched_schedule_on(gv_worker *w, grove_proc *p, bool lifo)
 {
-    gv_worker *w = gv_sched_current(node);
-    if (!w) {
-        gv_inject_push(&node->inject, p);
-        s_notify(node);
-        return;
-    }
+    grove_node *node = w->node;
     if (node->deterministic) {
         s_bag_put(w, p);
         return;
@@ -191,6 +186,27 @@ void gv_sched_schedule(grove_node *node, grove_proc *p, bool lifo)
     }
     gv_runq_push(&w->rq, p, &node->inject);
     s_notify(node);
+}
+
+void gv_sched_schedule(grove_node *node, grove_proc *p, bool lifo)
+{
+    gv_worker *w = gv_sched_current(node);
+    if (w) {
+        gv_sched_schedule_on(w, p, lifo);
+        return;
+    }
+    gv_inject_push(&node->inject, p);
+    s_notify(node);
+}
+
+void gv_sched_unpin_next(gv_worker *w)
+{
+    if (!w->lifo)
+        return;
+    grove_proc *p = w->lifo;
+    w->lifo = NULL;
+    gv_runq_push(&w->rq, p, &w->node->inject);
+    s_notify(w->node);
 }
 
 static grove_proc *s_steal(gv_worker *w)
@@ -266,8 +282,10 @@ static void s_run(gv_worker *w, grove_proc *p)
     atomic_store_explicit(&w->run_pid, (uint64_t)p->pid.id << 32 | p->pid.serial,
                           memory_order_relaxed);
     atomic_store_explicit(&w->run_seq, seq, memory_order_relaxed); /* odd: running */
-    gv_run_result r = gv_proc_run(p, batch);
+    gv_run_result r = gv_proc_run(p, w, batch);
     atomic_store_explicit(&w->run_seq, seq + 1, memory_order_relaxed);
+    if (++w->sends_runs >= GV_SEND_CACHE_RUNS)
+        gv_send_cache_drop(w); /* bounds how long a dead receiver waits */
     if (r == GV_RUN_AGAIN || r == GV_RUN_YIELD) {
         if (node->deterministic) {
             s_bag_put(w, p);
@@ -301,6 +319,8 @@ static void *s_worker_main(void *arg)
     while (!atomic_load_explicit(&node->shutdown, memory_order_acquire)) {
         uint64_t next_timer = gv_timer_poll(w);
         grove_proc *p = s_next_local(w);
+        if (!p)
+            gv_send_cache_drop(w); /* nothing to run here: let go before idling */
         if (!p && !node->deterministic && s_begin_search(w))
             p = s_steal(w);
         uint64_t spin_until = 0;
@@ -346,6 +366,7 @@ static void *s_worker_main(void *arg)
             gv_parker_park(&w->parker);
         s_unregister_sleeper(w);
     }
+    gv_send_cache_drop(w);
     s_end_search(w);
     s_current = NULL;
     return NULL;

@@ -6,7 +6,7 @@
 
 gv_sig_ctl *gv_sig_ctl_new(uint16_t kind, grove_pid from, grove_term *reason)
 {
-    gv_sig_ctl *c = gv_malloc(sizeof *c);
+    gv_sig_ctl *c = gv_malloc_owned(sizeof *c); /* freed by gv_sig_free */
     memset(c, 0, sizeof *c);
     atomic_init(&c->hdr.next, NULL);
     c->hdr.kind = kind;
@@ -20,11 +20,10 @@ void gv_sig_free(gv_sig *s)
     if (!s)
         return;
     if (s->kind == GV_SIG_MESSAGE) {
-        grove_term *t = gv_sig_term(s);
-        grove_term_destroy(&t);
+        gv_free_owned(s); /* a term: from gv_term_alloc (node/term/term.c) */
         return;
     }
     gv_sig_ctl *c = (gv_sig_ctl *)s;
     grove_term_destroy(&c->reason);
-    gv_free(c);
+    gv_free_owned(c); /* from gv_sig_ctl_new */
 }

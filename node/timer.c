@@ -47,8 +47,14 @@ grove_timer gv_timer_start(grove_node *node, uint64_t ms, grove_pid to, gv_sig *
     t->to = to;
     t->sig = sig;
     t->next = NULL;
+    /* The wheel counts whole milliseconds and "now" lies somewhere inside
+     * the current one, so now + ms could fire up to a tick before ms have
+     * passed. One more tick makes a timer never early (as Erlang's
+     * timers; it may fire up to a tick later than before). 0 stays "at
+     * the next poll". */
+    uint64_t deadline = gv_node_clock_ms(node) + ms + (ms ? 1 : 0);
     gv_mutex_lock(&w->wheel_mu);
-    uint64_t h = gv_wheel_insert(&w->wheel, gv_node_clock_ms(node) + ms, t);
+    uint64_t h = gv_wheel_insert(&w->wheel, deadline, t);
     s_update_next(w);
     gv_mutex_unlock(&w->wheel_mu);
     if (!own)

@@ -174,8 +174,9 @@ grove_err grove_unlink(grove_proc *self, grove_pid pid);
 grove_err grove_monitor(grove_proc *self, grove_pid pid, grove_ref *ref);
 
 /* Removes a monitor: no DOWN for it arrives afterwards. With flush, a DOWN
- * already queued for it is removed too. GROVE_ENOTFOUND for an unknown
- * reference. */
+ * already queued for it (postponed ones included) is removed too, also
+ * when the monitor has already fired. GROVE_ENOTFOUND for an unknown
+ * reference (with flush: unknown and no DOWN of it queued). */
 grove_err grove_demonitor(grove_proc *self, grove_ref ref, bool flush);
 
 /* ---- nodes ---------------------------------------------------------------- */

@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 enum {
     GV_ETF_VERSION = 131,
@@ -71,6 +72,11 @@ struct grove_term {
     uint8_t data[]; /* data[0] == GV_ETF_VERSION */
 };
 
+/* Allocates a term of `size` bytes (version byte included) whose bytes
+ * after data[0] (the version byte, written) the caller fills with
+ * canonical bytes of nesting `depth`. */
+grove_term *gv_term_alloc(size_t size, uint32_t depth);
+
 /* Allocates a term holding a copy of bytes[0..size) (version byte
  * included); the bytes must already be canonical, `depth` their nesting. */
 grove_term *gv_term_from_canonical(const uint8_t *bytes, size_t size, uint32_t depth);
@@ -83,28 +89,42 @@ uint32_t gv_etf_depth(const uint8_t *p);
 
 /* ---- big-endian helpers ------------------------------------------------ */
 
+/* (memcpy and a byte swap: one load or store each, where byte-by-byte
+ * shifts cost a dozen instructions on every pid and integer.) */
 static inline uint16_t gv_get16(const uint8_t *p)
 {
-    return (uint16_t)((uint16_t)p[0] << 8 | p[1]);
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap16(v);
+#endif
+    return v;
 }
 
 static inline uint32_t gv_get32(const uint8_t *p)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    return v;
 }
 
 static inline void gv_put16(uint8_t *p, uint16_t v)
 {
-    p[0] = (uint8_t)(v >> 8);
-    p[1] = (uint8_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap16(v);
+#endif
+    memcpy(p, &v, sizeof v);
 }
 
 static inline void gv_put32(uint8_t *p, uint32_t v)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    v = __builtin_bswap32(v);
+#endif
+    memcpy(p, &v, sizeof v);
 }
 
 /* ---- the writer -------------------------------------------------------- */
@@ -169,6 +189,12 @@ bool gv_w_pid(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, 
               uint32_t serial, uint32_t creation);
 bool gv_w_ref(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, uint32_t creation,
               uint32_t len, const uint32_t *ids);
+/* The same with the node's atom given as canonical ETF bytes
+ * (gv_nodename_atom), copied as they are. */
+bool gv_w_pid_atom(gv_etf_writer *w, const uint8_t *atom, size_t atom_len, uint32_t id,
+                   uint32_t serial, uint32_t creation);
+bool gv_w_ref_atom(gv_etf_writer *w, const uint8_t *atom, size_t atom_len, uint32_t creation,
+                   uint32_t len, const uint32_t *ids);
 /* Appends bytes as they are (free-form writing only). */
 void gv_w_append(gv_etf_writer *w, const uint8_t *bytes, size_t size);
 
@@ -205,8 +231,50 @@ int gv_etf_compare(const uint8_t *a, const uint8_t *b, bool map_key_order);
 bool gv_etf_equal(const uint8_t *a, const uint8_t *b);
 
 /* Reads an atom at p (any of the four atom tags): its text and encoding,
- * and returns the end. */
-const uint8_t *gv_etf_atom(const uint8_t *p, const char **text, size_t *len, bool *latin1);
+ * and returns the end. (Inline: matching a pid reads its node's atom.) */
+static inline const uint8_t *gv_etf_atom(const uint8_t *p, const char **text, size_t *len,
+                                         bool *latin1)
+{
+    size_t n;
+    switch (p[0]) {
+    case GV_ETF_ATOM:
+        n = gv_get16(p + 1), *latin1 = true, p += 3;
+        break;
+    case GV_ETF_SMALL_ATOM:
+        n = p[1], *latin1 = true, p += 2;
+        break;
+    case GV_ETF_ATOM_UTF8:
+        n = gv_get16(p + 1), *latin1 = false, p += 3;
+        break;
+    default: /* GV_ETF_SMALL_ATOM_UTF8 */
+        n = p[1], *latin1 = false, p += 2;
+        break;
+    }
+    *text = (const char *)p;
+    *len = n;
+    return p + n;
+}
+
+/* a[0..n) == b[0..n), for the short runs the matcher compares (literal
+ * bytes of a pattern, node names): up to 16 bytes in two overlapping word
+ * compares, longer ones with memcmp. */
+static inline bool gv_bytes_equal(const void *a, const void *b, size_t n)
+{
+    const uint8_t *x = a, *y = b;
+    if (n >= 8 && n <= 16) {
+        uint64_t x0, y0, x1, y1;
+        memcpy(&x0, x, 8), memcpy(&y0, y, 8);
+        memcpy(&x1, x + n - 8, 8), memcpy(&y1, y + n - 8, 8);
+        return x0 == y0 && x1 == y1;
+    }
+    if (n >= 4 && n < 8) {
+        uint32_t x0, y0, x1, y1;
+        memcpy(&x0, x, 4), memcpy(&y0, y, 4);
+        memcpy(&x1, x + n - 4, 4), memcpy(&y1, y + n - 4, 4);
+        return x0 == y0 && x1 == y1;
+    }
+    return memcmp(x, y, n) == 0;
+}
 
 /* Compares two atom texts as Erlang does (by code point). */
 int gv_etf_atom_cmp(const char *a, size_t alen, bool alatin1, const char *b, size_t blen,

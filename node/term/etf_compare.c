@@ -10,28 +10,6 @@
 
 #include "base/gv_utf8.h"
 
-const uint8_t *gv_etf_atom(const uint8_t *p, const char **text, size_t *len, bool *latin1)
-{
-    size_t n;
-    switch (p[0]) {
-    case GV_ETF_ATOM:
-        n = gv_get16(p + 1), *latin1 = true, p += 3;
-        break;
-    case GV_ETF_SMALL_ATOM:
-        n = p[1], *latin1 = true, p += 2;
-        break;
-    case GV_ETF_ATOM_UTF8:
-        n = gv_get16(p + 1), *latin1 = false, p += 3;
-        break;
-    default: /* GV_ETF_SMALL_ATOM_UTF8 */
-        n = p[1], *latin1 = false, p += 2;
-        break;
-    }
-    *text = (const char *)p;
-    *len = n;
-    return p + n;
-}
-
 const uint8_t *gv_etf_skip(const uint8_t *p)
 {
     const char *text;

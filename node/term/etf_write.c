@@ -369,6 +369,39 @@ bool gv_w_ref(gv_etf_writer *w, const char *node, size_t node_len, bool latin1, 
     return true;
 }
 
+bool gv_w_pid_atom(gv_etf_writer *w, const uint8_t *atom, size_t atom_len, uint32_t id,
+                   uint32_t serial, uint32_t creation)
+{
+    if (!s_value(w))
+        return false;
+    uint8_t *p = s_reserve(w, 1 + atom_len + 12);
+    p[0] = GV_ETF_NEW_PID;
+    memcpy(p + 1, atom, atom_len);
+    p += 1 + atom_len;
+    gv_put32(p, id);
+    gv_put32(p + 4, serial);
+    gv_put32(p + 8, creation);
+    return true;
+}
+
+bool gv_w_ref_atom(gv_etf_writer *w, const uint8_t *atom, size_t atom_len, uint32_t creation,
+                   uint32_t len, const uint32_t *ids)
+{
+    if (len > GROVE_REF_MAX_WORDS)
+        return gv_w_fail(w, GROVE_ERANGE, 0, "a reference has at most 5 words");
+    if (!s_value(w))
+        return false;
+    uint8_t *p = s_reserve(w, 3 + atom_len + 4 + 4 * (size_t)len);
+    p[0] = GV_ETF_NEWER_REFERENCE;
+    gv_put16(p + 1, (uint16_t)len);
+    memcpy(p + 3, atom, atom_len);
+    p += 3 + atom_len;
+    gv_put32(p, creation);
+    for (uint32_t i = 0; i < len; i++)
+        gv_put32(p + 4 + 4 * i, ids[i]);
+    return true;
+}
+
 void gv_w_append(gv_etf_writer *w, const uint8_t *bytes, size_t size)
 {
     memcpy(s_reserve(w, size), bytes, size);

@@ -27,12 +27,20 @@ typedef struct gv_fmt_op {
     uint32_t len;
 } gv_fmt_op;
 
+/* Formats with at most this many holes, all of ~i ~l ~u ~p ~r ~t, are
+ * packed straight into the term (format.c). */
+#define GV_FMT_SIZED_HOLES 8
+
 typedef struct gv_fmt {
     gv_fmt_op *ops;
     uint32_t nops;
-    uint32_t depth; /* nesting of the literal parts */
-    bool skips;     /* has '_' (a pattern, not a format) */
-    bool maps;      /* has a map literal: patterns match maps by subset */
+    uint32_t depth;  /* nesting of the literal parts */
+    uint32_t nbytes; /* literal bytes in all */
+    uint32_t nholes;
+    bool skips; /* has '_' (a pattern, not a format) */
+    bool maps;  /* has a map literal: patterns match maps by subset */
+    bool sized; /* every hole's size is known from its argument alone
+                   (~i ~l ~u ~p ~r ~t): packed straight into the term */
     uint8_t *bytes;
 } gv_fmt;
 

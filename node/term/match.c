@@ -7,10 +7,12 @@
  * Captures are collected first and written only once the whole pattern has
  * matched, so a failed match writes through no capture.
  */
+#include <stddef.h>
 #include <string.h>
 
 #include "base/gv_alloc.h"
 #include "node/term/format.h"
+#include "node/term/nodename.h"
 #include "node/term/syntax.h"
 
 typedef struct capture {
@@ -51,8 +53,9 @@ static capture *s_capture(mctx *m, char hole)
         m->capcap = cap;
     }
     capture *c = &m->caps[m->ncaps++];
-    memset(c, 0, sizeof *c);
+    /* Every case of s_hole sets what s_commit reads for its kind. */
     c->hole = hole;
+    c->dst2 = NULL;
     return c;
 }
 
@@ -91,9 +94,40 @@ static bool s_int64(const uint8_t *t, bool *neg, uint64_t *mag)
     }
 }
 
+/* Pids are written as two 8-byte words and copied the same way: the
+ * caller usually passes a captured pid on by value (two 8-byte loads), and
+ * a load that spans several smaller stores cannot be forwarded from them
+ * (a stall of a dozen cycles, measured in ping-pong). */
+static inline void s_pid_put(grove_pid *dst, grove_nodename node, uint32_t id, uint32_t serial,
+                             uint32_t creation)
+{
+    _Static_assert(sizeof(grove_pid) == 16 && offsetof(grove_pid, id) == 4 &&
+                       offsetof(grove_pid, serial) == 8 && offsetof(grove_pid, creation) == 12,
+                   "grove_pid is four 32-bit words");
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    uint64_t lo = (uint64_t)node | (uint64_t)id << 32,
+             hi = (uint64_t)serial | (uint64_t)creation << 32;
+    memcpy(dst, &lo, 8);
+    memcpy((char *)dst + 8, &hi, 8);
+#else
+    *dst = (grove_pid){node, id, serial, creation};
+#endif
+}
+
+static inline void s_pid_copy(void *dst, const grove_pid *src)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, src, 8);
+    memcpy(&hi, (const char *)src + 8, 8);
+    __asm__("" : "+r"(lo), "+r"(hi)); /* keeps the compiler from one 16-byte load */
+    memcpy(dst, &lo, 8);
+    memcpy((char *)dst + 8, &hi, 8);
+}
+
 /* A placeholder: checks the kind of t and records the capture. `own`
- * says t lives in the matched term (so ~s and ~b may point into it). */
-static bool s_hole(mctx *m, char h, const uint8_t *t, bool own)
+ * says t lives in the matched term (so ~s and ~b may point into it).
+ * Returns the end of t, or NULL when t does not fit the placeholder. */
+static const uint8_t *s_hole(mctx *m, char h, const uint8_t *t, bool own)
 {
     va_list *ap = m->ap;
     capture *c = s_capture(m, h);
@@ -103,83 +137,98 @@ static bool s_hole(mctx *m, char h, const uint8_t *t, bool own)
     case 'i':
         c->dst = va_arg(*ap, int *);
         if (!s_int64(t, &neg, &mag) || (neg ? mag > (uint64_t)INT32_MAX + 1 : mag > INT32_MAX))
-            return false;
+            return NULL;
         c->v.i = neg ? -(int64_t)mag : (int64_t)mag;
-        return true;
+        return gv_etf_skip(t);
     case 'l':
         c->dst = va_arg(*ap, int64_t *);
         if (!s_int64(t, &neg, &mag) || (neg ? mag > (uint64_t)INT64_MAX + 1 : mag > INT64_MAX))
-            return false;
+            return NULL;
         c->v.i = neg ? (int64_t)(0 - mag) : (int64_t)mag;
-        return true;
+        return gv_etf_skip(t);
     case 'u':
         c->dst = va_arg(*ap, uint64_t *);
         if (!s_int64(t, &neg, &mag) || (neg && mag != 0))
-            return false;
+            return NULL;
         c->v.u = mag;
-        return true;
+        return gv_etf_skip(t);
     case 'f': {
         c->dst = va_arg(*ap, double *);
         if (t[0] != GV_ETF_NEW_FLOAT)
-            return false;
+            return NULL;
         uint64_t bits = (uint64_t)gv_get32(t + 1) << 32 | gv_get32(t + 5);
         memcpy(&c->v.f, &bits, sizeof c->v.f);
-        return true;
+        return t + 9;
     }
     case 'a': {
         c->dst = va_arg(*ap, char *);
         c->dst2 = (void *)(uintptr_t)va_arg(*ap, size_t);
         if (!(t[0] == GV_ETF_ATOM || t[0] == GV_ETF_SMALL_ATOM || t[0] == GV_ETF_ATOM_UTF8 ||
               t[0] == GV_ETF_SMALL_ATOM_UTF8))
-            return false;
+            return NULL;
         const char *text;
-        gv_etf_atom(t, &text, &c->len, &c->latin1);
+        const uint8_t *end = gv_etf_atom(t, &text, &c->len, &c->latin1);
         c->src = (const uint8_t *)text;
         size_t utf8 = c->len;
         if (c->latin1)
             for (size_t i = 0; i < c->len; i++)
                 utf8 += c->src[i] >= 0x80;
-        return c->dst && utf8 < (size_t)(uintptr_t)c->dst2;
+        return c->dst && utf8 < (size_t)(uintptr_t)c->dst2 ? end : NULL;
     }
     case 's':
         c->dst = va_arg(*ap, const char **);
         c->dst2 = va_arg(*ap, size_t *);
         if (t[0] == GV_ETF_NIL) {
             c->src = (const uint8_t *)"", c->len = 0;
-            return true;
+            return t + 1;
         }
         if (t[0] != GV_ETF_STRING || !own)
-            return false;
+            return NULL;
         c->src = t + 3, c->len = gv_get16(t + 1);
-        return true;
+        return c->src + c->len;
     case 'b':
         c->dst = va_arg(*ap, const void **);
         c->dst2 = va_arg(*ap, size_t *);
         if (t[0] != GV_ETF_BINARY || !own)
-            return false;
+            return NULL;
         c->src = t + 5, c->len = gv_get32(t + 1);
-        return true;
+        return c->src + c->len;
     case 'p': {
         c->dst = va_arg(*ap, grove_pid *);
         if (t[0] != GV_ETF_NEW_PID)
-            return false;
-        grove_value v;
-        grove_reader r = {.pos = t, .end = gv_etf_skip(t)};
-        return grove_reader_next(&r, &v) && grove_value_pid(&v, &c->v.pid) == GROVE_OK;
+            return NULL;
+        const char *text;
+        size_t len;
+        bool latin1;
+        const uint8_t *q = gv_etf_atom(t + 1, &text, &len, &latin1);
+        grove_nodename node;
+        if (gv_nodename_lookup(text, len, latin1, &node) != GROVE_OK)
+            return NULL;
+        s_pid_put(&c->v.pid, node, gv_get32(q), gv_get32(q + 4), gv_get32(q + 8));
+        return q + 12;
     }
     case 'r': {
         c->dst = va_arg(*ap, grove_ref *);
         if (t[0] != GV_ETF_NEWER_REFERENCE)
-            return false;
-        grove_value v;
-        grove_reader r = {.pos = t, .end = gv_etf_skip(t)};
-        return grove_reader_next(&r, &v) && grove_value_ref(&v, &c->v.ref) == GROVE_OK;
+            return NULL;
+        const char *node;
+        size_t len;
+        bool latin1;
+        uint32_t n = gv_get16(t + 1);
+        const uint8_t *q = gv_etf_atom(t + 3, &node, &len, &latin1);
+        memset(&c->v.ref, 0, sizeof c->v.ref);
+        c->v.ref.creation = gv_get32(q);
+        c->v.ref.len = n;
+        for (uint32_t i = 0; i < n; i++)
+            c->v.ref.id[i] = gv_get32(q + 4 + 4 * i);
+        return gv_nodename_lookup(node, len, latin1, &c->v.ref.node) == GROVE_OK ? q + 4 + 4 * n
+                                                                                 : NULL;
     }
     default: /* 't' */
         c->dst = va_arg(*ap, grove_term **);
         c->src = t;
         c->len = (size_t)(gv_etf_skip(t) - t);
-        return true;
+        return t + c->len;
     }
 }
 
@@ -391,7 +440,7 @@ static bool s_value(mctx *m, const uint8_t *t, bool own)
     case GV_TOK_SKIP:
         return gv_syntax_next(s);
     case GV_TOK_HOLE:
-        return s_hole(m, s->tok.hole, t, own) && gv_syntax_next(s);
+        return s_hole(m, s->tok.hole, t, own) != NULL && gv_syntax_next(s);
     case GV_TOK_MAP_OPEN:
         return s_map(m, t, own);
     case GV_TOK_PUNCT:
@@ -412,7 +461,7 @@ static bool s_fast_match(mctx *m, const gv_fmt *f, const grove_term *t)
     for (uint32_t i = 0; i < f->nops; i++) {
         const gv_fmt_op *op = &f->ops[i];
         if (op->kind == GV_FMT_CHUNK) {
-            if ((size_t)(end - p) < op->len || memcmp(p, f->bytes + op->off, op->len) != 0)
+            if ((size_t)(end - p) < op->len || !gv_bytes_equal(p, f->bytes + op->off, op->len))
                 return false;
             p += op->len;
             continue;
@@ -421,9 +470,12 @@ static bool s_fast_match(mctx *m, const gv_fmt *f, const grove_term *t)
          * term's start whenever it is short of the end. */
         if (p >= end)
             return false;
-        if (op->kind == GV_FMT_HOLE && !s_hole(m, op->hole, p, true))
+        if (op->kind == GV_FMT_HOLE)
+            p = s_hole(m, op->hole, p, true);
+        else
+            p = gv_etf_skip(p);
+        if (!p)
             return false;
-        p = gv_etf_skip(p);
     }
     return p == end;
 }
@@ -466,7 +518,7 @@ static void s_commit(const capture *c)
             *(size_t *)c->dst2 = c->len;
         break;
     case 'p':
-        *(grove_pid *)c->dst = c->v.pid;
+        s_pid_copy(c->dst, &c->v.pid);
         break;
     case 'r':
         *(grove_ref *)c->dst = c->v.ref;
@@ -478,25 +530,23 @@ static void s_commit(const capture *c)
     }
 }
 
-bool grove_vmatch(const grove_term *t, const char *pattern, va_list ap)
+/* Anything but a literal: captures, '_', maps, or no compiled form. Out
+ * of line, so that matching a literal does not pay for this frame. */
+__attribute__((noinline)) static bool s_vmatch(const grove_term *t, const char *pattern,
+                                               const gv_fmt *f, va_list *args)
 {
-    if (!t || !pattern)
-        return false;
-    va_list args;
-    va_copy(args, ap);
     mctx m;
     m.caps = m.inline_caps;
     m.ncaps = 0;
     m.capcap = sizeof m.inline_caps / sizeof *m.inline_caps;
     m.tmp = NULL;
     m.ntmp = m.tmpcap = 0;
-    m.ap = &args;
-    const gv_fmt *f = gv_fmt_lookup(pattern);
+    m.ap = args;
     bool ok;
     if (f && !f->maps) {
         ok = s_fast_match(&m, f, t);
     } else {
-        gv_syntax_init(&m.s, pattern, strlen(pattern), GV_MODE_MATCH, &args);
+        gv_syntax_init(&m.s, pattern, strlen(pattern), GV_MODE_MATCH, args);
         ok = gv_syntax_next(&m.s) && s_value(&m, t->data + 1, true) && gv_syntax_expect_end(&m.s);
         gv_syntax_fini(&m.s);
     }
@@ -514,9 +564,34 @@ bool grove_vmatch(const grove_term *t, const char *pattern, va_list ap)
             s_commit(&m.caps[i]);
     for (size_t i = 0; i < m.ntmp; i++)
         gv_free(m.tmp[i]);
-    gv_free(m.tmp);
+    if (m.tmp)
+        gv_free(m.tmp);
     if (m.caps != m.inline_caps)
         gv_free(m.caps);
+    return ok;
+}
+
+/* Takes the arguments through a pointer to the caller's list (see
+ * s_vpack in syntax.c: no va_copy on the common path). */
+static inline bool s_match(const grove_term *t, const char *pattern, va_list *args)
+{
+    if (!t || !pattern)
+        return false;
+    const gv_fmt *f = gv_fmt_lookup(pattern);
+    if (f && !f->maps && f->nholes == 0 && !f->skips) {
+        /* A literal (`pong`, `{stop, normal}`): one chunk of bytes. Its
+         * canonical bytes equal t's exactly when t =:= it (a compiled
+         * format holds no float). */
+        return t->size - 1 == f->nbytes && gv_bytes_equal(t->data + 1, f->bytes, f->nbytes);
+    }
+    return s_vmatch(t, pattern, f, args);
+}
+
+bool grove_vmatch(const grove_term *t, const char *pattern, va_list ap)
+{
+    va_list args;
+    va_copy(args, ap);
+    bool ok = s_match(t, pattern, &args);
     va_end(args);
     return ok;
 }
@@ -525,7 +600,7 @@ bool grove_match(const grove_term *t, const char *pattern, ...)
 {
     va_list ap;
     va_start(ap, pattern);
-    bool ok = grove_vmatch(t, pattern, ap);
+    bool ok = s_match(t, pattern, &ap);
     va_end(ap);
     return ok;
 }

@@ -2,6 +2,7 @@
  * reader.c - walking a term in pre-order without allocating.
  */
 #include "node/term/etf.h"
+#include "node/term/nodename.h"
 
 #include <string.h>
 
@@ -177,32 +178,14 @@ bool grove_value_is_atom(const grove_value *v, const char *name)
                            false) == 0;
 }
 
-/* Interns a node name read from a term, converting Latin-1 to UTF-8. */
-static grove_err s_intern(const char *text, size_t len, bool latin1, grove_nodename *out)
-{
-    if (!latin1)
-        return grove_nodename_intern(text, len, out);
-    char utf8[2 * GROVE_ATOM_MAX_CHARS];
-    size_t n = 0;
-    for (size_t i = 0; i < len && i < GROVE_ATOM_MAX_CHARS; i++) {
-        uint8_t c = (uint8_t)text[i];
-        if (c < 0x80) {
-            utf8[n++] = (char)c;
-        } else {
-            utf8[n++] = (char)(0xC0 | (c >> 6));
-            utf8[n++] = (char)(0x80 | (c & 0x3F));
-        }
-    }
-    return grove_nodename_intern(utf8, n, out);
-}
-
 grove_err grove_value_pid(const grove_value *v, grove_pid *out)
 {
     if (!v || v->type != GROVE_TYPE_PID)
         return GROVE_EBADARG;
     grove_pid pid = {
         .id = v->as.pid.id, .serial = v->as.pid.serial, .creation = v->as.pid.creation};
-    grove_err rc = s_intern(v->as.pid.node, v->as.pid.node_len, v->as.pid.node_latin1, &pid.node);
+    grove_err rc =
+        gv_nodename_lookup(v->as.pid.node, v->as.pid.node_len, v->as.pid.node_latin1, &pid.node);
     if (rc == GROVE_OK)
         *out = pid;
     return rc;
@@ -214,7 +197,8 @@ grove_err grove_value_ref(const grove_value *v, grove_ref *out)
         return GROVE_EBADARG;
     grove_ref ref = {.creation = v->as.ref.creation, .len = v->as.ref.len};
     memcpy(ref.id, v->as.ref.id, sizeof ref.id);
-    grove_err rc = s_intern(v->as.ref.node, v->as.ref.node_len, v->as.ref.node_latin1, &ref.node);
+    grove_err rc =
+        gv_nodename_lookup(v->as.ref.node, v->as.ref.node_len, v->as.ref.node_latin1, &ref.node);
     if (rc == GROVE_OK)
         *out = ref;
     return rc;

@@ -8,6 +8,7 @@
 #include "base/gv_alloc.h"
 #include "base/gv_buf.h"
 #include "base/gv_clock.h"
+#include "base/gv_image.h"
 #include "base/gv_log.h"
 #include "base/gv_parker.h"
 #include "base/gv_rand.h"
@@ -160,6 +161,62 @@ static void test_text_from_gv_buf_take_is_freed_with_free(void **state)
     gv_buf_fini(&b);
 }
 
+/* Owned blocks (terms, signals) are made by a sender's thread and freed
+ * by a receiver's. */
+#define OWNED 1000
+
+typedef struct owned_run {
+    unsigned char *blocks[OWNED];
+    int damaged; /* blocks whose contents changed on the way */
+} owned_run;
+
+static void *s_free_owned_all(void *arg)
+{
+    owned_run *r = arg;
+    for (int i = 0; i < OWNED; i++) {
+        size_t size = i == OWNED - 1 ? (size_t)3 << 20 : (size_t)(16 + i % 200);
+        if (r->blocks[i][0] != (unsigned char)i || r->blocks[i][size - 1] != (unsigned char)i)
+            r->damaged++;
+        gv_free_owned(r->blocks[i]);
+    }
+    return NULL;
+}
+
+static void test_owned_blocks_made_on_one_thread_are_freed_on_another(void **state)
+{
+    (void)state;
+    owned_run *r = gv_calloc(1, sizeof *r);
+    for (int i = 0; i < OWNED; i++) {
+        size_t size = i == OWNED - 1 ? (size_t)3 << 20 : (size_t)(16 + i % 200);
+        r->blocks[i] = gv_malloc_owned(size);
+        memset(r->blocks[i], i, size);
+    }
+    gv_thread t;
+    assert_true(gv_thread_start(&t, "freer", s_free_owned_all, r));
+    gv_thread_join(&t);
+    assert_int_equal(r->damaged, 0);
+    gv_free_owned(NULL);
+    gv_free(r);
+}
+
+static char s_writable[] = "{writable, ~i}";
+
+/* Only the program's read-only image is fixed (format strings there are
+ * cached by address alone). */
+static void test_only_the_programs_read_only_image_is_fixed(void **state)
+{
+    (void)state;
+    const char *literal = "{a literal, ~i}";
+    assert_true(gv_image_is_fixed(literal, strlen(literal)));
+    char stack[16] = "{stack, ~i}";
+    assert_false(gv_image_is_fixed(stack, strlen(stack)));
+    char *heap = gv_strndup(literal, strlen(literal));
+    assert_false(gv_image_is_fixed(heap, strlen(heap)));
+    gv_free(heap);
+    assert_false(gv_image_is_fixed(s_writable, strlen(s_writable)));
+    assert_false(gv_image_is_fixed(NULL, 0));
+}
+
 static void test_aligned_blocks_are_zeroed_and_on_a_cache_line(void **state)
 {
     (void)state;
@@ -202,6 +259,8 @@ int main(void)
         cmocka_unit_test(test_gv_free_takes_blocks_from_gv_malloc_and_from_malloc),
         cmocka_unit_test(test_text_from_gv_buf_take_is_freed_with_free),
         cmocka_unit_test(test_aligned_blocks_are_zeroed_and_on_a_cache_line),
+        cmocka_unit_test(test_owned_blocks_made_on_one_thread_are_freed_on_another),
+        cmocka_unit_test(test_only_the_programs_read_only_image_is_fixed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -165,6 +165,93 @@ static void test_exit_signal_overtakes_a_million_queued_messages(void **state)
     grove_node_stop(&node);
 }
 
+/* ---- a receiver dying while a sender streams to it ------------------------------- */
+
+static _Atomic int s_first_sent, s_victim_dead, s_streamed;
+
+/* {stream, To, N}: one message, then (once the test has killed To) N more,
+ * all in one run, then s_streamed (a flag, not a message: the last send of
+ * the run goes to To). */
+static grove_ret streamer_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    grove_pid to;
+    int64_t n;
+    if (grove_match(msg, "{stream, ~p, ~l}", &to, &n)) {
+        grove_send(self, to, grove_pack("{n, ~l}", (int64_t)0));
+        atomic_store_explicit(&s_first_sent, 1, memory_order_release);
+        for (int i = 0; i < 10000 && !atomic_load_explicit(&s_victim_dead, memory_order_acquire);
+             i++)
+            gv_sleep_ms(1); /* a test-only long handler */
+        for (int64_t i = 1; i <= n; i++)
+            grove_send(self, to, grove_pack("{n, ~l}", i));
+        atomic_store_explicit(&s_streamed, 1, memory_order_release);
+    }
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour streamer_behaviour = {.name = "streamer", .handle = streamer_handle};
+
+static bool s_wait_flag(_Atomic int *flag)
+{
+    for (int i = 0; i < 10000; i++) {
+        if (atomic_load_explicit(flag, memory_order_acquire))
+            return true;
+        gv_sleep_ms(1);
+    }
+    return false;
+}
+
+/* A sender's worker keeps what it needs to reach the receiver (a table
+ * reference; docs/runtime.md, "The send cache"). The receiver dies while
+ * the sender streams to it in one run: what is sent to it afterwards is
+ * dropped, and its control block is reclaimed once the worker lets go (the
+ * node's process count falls back; ASan checks nothing leaks). */
+static void test_a_receiver_killed_while_a_sender_streams_to_it_is_reclaimed(void **state)
+{
+    (void)state;
+    grove_node *node = rt_node(0);
+    grove_waiter *w;
+    grove_waiter_new(node, &w);
+    atomic_store(&s_release_blocker, 0);
+    atomic_store(&s_first_sent, 0);
+    atomic_store(&s_victim_dead, 0);
+    atomic_store(&s_streamed, 0);
+    grove_pid victim, streamer;
+    grove_spawn(node, &counter_behaviour, grove_pack("~p", grove_waiter_pid(w)), NULL, &victim);
+    grove_send(node, victim, grove_atom("block")); /* busy: sends to it wake nobody */
+    grove_term *t = rt_expect_tag(w, "blocked", victim);
+    grove_term_destroy(&t);
+    grove_spawn(node, &streamer_behaviour, NULL, NULL, &streamer);
+    grove_send(node, streamer, grove_pack("{stream, ~p, ~l}", victim, (int64_t)1000));
+    assert_true(s_wait_flag(&s_first_sent));
+
+    grove_exit(node, victim, grove_atom("boom"));
+    atomic_store_explicit(&s_release_blocker, 1, memory_order_release);
+    grove_term *n = rt_expect_tag(w, "count", victim);
+    uint64_t handled;
+    assert_true(grove_match(n, "~u", &handled));
+    assert_int_equal(handled, 0); /* the exit overtook the first message */
+    grove_term_destroy(&n);
+    rt_expect_terminated(w, victim, "boom");
+    grove_proc_info info;
+    assert_int_equal(grove_proc_info_get(node, victim, &info), GROVE_ENOPROC);
+    atomic_store_explicit(&s_victim_dead, 1, memory_order_release);
+
+    assert_true(s_wait_flag(&s_streamed));
+    grove_node_stats st;
+    for (int i = 0; i < 10000; i++) {
+        grove_node_stats_get(node, &st);
+        if (st.processes == 1)
+            break;
+        gv_sleep_ms(1);
+    }
+    assert_int_equal(st.processes, 1); /* the streamer alone */
+    assert_int_equal(st.exited, 1);
+    grove_exit(node, streamer, grove_atom("kill"));
+    grove_waiter_destroy(&w);
+    grove_node_stop(&node);
+}
+
 /* ---- postpone -------------------------------------------------------------------- */
 
 typedef struct stasher {
@@ -349,6 +436,178 @@ static grove_ret blocker_handle(grove_proc *self, const grove_term *msg, void *s
 }
 
 static const grove_behaviour blocker_behaviour = {.name = "blocker", .handle = blocker_handle};
+
+/* ---- demonitor with flush --------------------------------------------------------- */
+
+typedef struct holder {
+    grove_pid report;
+    bool holding;
+} holder;
+
+static grove_err holder_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    holder *h = gv_calloc(1, sizeof *h);
+    grove_match(arg, "~p", &h->report);
+    h->holding = true;
+    *state = h;
+    return GROVE_OK;
+}
+
+/* {monitor, Pid} -> {monitoring, Self, Ref}; while holding, DOWNs are
+ * postponed; {demonitor, Ref, Flush} -> {demonitored, Self, Result}, then
+ * stops holding; a DOWN seen afterwards -> {down, Self, Ref}. */
+static grove_ret holder_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    holder *h = state;
+    grove_pid pid;
+    grove_ref ref;
+    if (grove_match(msg, "{monitor, ~p}", &pid)) {
+        grove_monitor(self, pid, &ref);
+        grove_send(self, h->report, grove_pack("{monitoring, ~p, ~r}", grove_self(self), ref));
+    } else if (grove_match(msg, "{'DOWN', ~r, _, _, _}", &ref)) {
+        if (h->holding)
+            grove_postpone(self);
+        else
+            grove_send(self, h->report, grove_pack("{down, ~p, ~r}", grove_self(self), ref));
+    } else if (grove_match(msg, "{demonitor, ~r, true}", &ref) ||
+               grove_match(msg, "{demonitor, ~r, false}", &ref)) {
+        bool flush = grove_match(msg, "{demonitor, _, true}");
+        grove_err e = grove_demonitor(self, ref, flush);
+        grove_send(self, h->report,
+                   grove_pack("{demonitored, ~p, ~a}", grove_self(self), grove_errname(e)));
+        h->holding = false;
+        grove_unstash_all(self);
+    } else if (grove_match(msg, "ping")) {
+        grove_send(self, h->report, grove_pack("{pong, ~p}", grove_self(self)));
+    }
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour holder_behaviour = {
+    .name = "holder", .init = holder_init, .handle = holder_handle, .free_state = gv_free};
+
+/* The monitored process has died and its DOWN waits, postponed, in the
+ * monitoring process: demonitor with flush removes it (the monitor has
+ * fired, yet the call succeeds); without flush it arrives. */
+static void test_demonitor_flush_removes_a_down_that_is_already_queued(void **state)
+{
+    (void)state;
+    grove_node *node = rt_node(0);
+    grove_waiter *w;
+    grove_waiter_new(node, &w);
+    for (int flush = 1; flush >= 0; flush--) {
+        grove_pid hp, target;
+        grove_spawn(node, &holder_behaviour, grove_pack("~p", grove_waiter_pid(w)), NULL, &hp);
+        target = rt_spawn_probe(node, w, false);
+        grove_send(node, hp, grove_pack("{monitor, ~p}", target));
+        grove_term *t = rt_expect_tag(w, "monitoring", hp);
+        grove_ref ref;
+        assert_true(grove_match(t, "~r", &ref));
+        grove_term_destroy(&t);
+        grove_ref wref;
+        assert_int_equal(grove_waiter_monitor(w, target, &wref), GROVE_OK);
+        grove_exit(node, target, grove_atom("kill"));
+        /* The target sends its DOWNs in monitor order: once the waiter's
+         * is here, the holder's was pushed before the ping below. */
+        rt_expect_free(w, "{'DOWN', _, process, _, killed}");
+        rt_sync(node, w, hp); /* the DOWN is now postponed */
+        grove_send(node, hp, grove_pack("{demonitor, ~r, ~a}", ref, flush ? "true" : "false"));
+        t = rt_expect_tag(w, "demonitored", hp);
+        assert_true(grove_match(t, flush ? "'GROVE_OK'" : "'GROVE_ENOTFOUND'"));
+        grove_term_destroy(&t);
+        if (flush) {
+            rt_sync(node, w, hp);
+            rt_expect_no_tag(w, "down", hp, 100);
+        } else {
+            t = rt_expect_tag(w, "down", hp);
+            grove_ref got;
+            assert_true(grove_match(t, "~r", &got));
+            assert_true(grove_ref_equal(&got, &ref));
+            grove_term_destroy(&t);
+        }
+        grove_exit(node, hp, grove_atom("kill"));
+    }
+    grove_waiter_destroy(&w);
+    grove_node_stop(&node);
+}
+
+/* ---- timers are never early ---------------------------------------------------- */
+
+#define TIMED_ROUNDS 150
+
+typedef struct timekeeper {
+    grove_pid report;
+    int round;
+    uint64_t armed_ns, want_ms;
+    uint64_t early, fired;
+} timekeeper;
+
+static grove_err timekeeper_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    timekeeper *k = gv_calloc(1, sizeof *k);
+    grove_match(arg, "~p", &k->report);
+    *state = k;
+    return GROVE_OK;
+}
+
+/* Arms the next timer: a send_after on even rounds, a receive timeout on
+ * odd ones, 1 to 3 ms, armed at whatever point of a millisecond the
+ * previous one fired at. */
+static void s_arm_next(grove_proc *self, timekeeper *k)
+{
+    k->want_ms = 1 + (uint64_t)(k->round % 3);
+    k->armed_ns = gv_now_ns();
+    if (k->round % 2 == 0)
+        grove_send_after(self, k->want_ms, grove_self(self), grove_atom("tick"), NULL);
+    else
+        grove_set_timeout(self, (int64_t)k->want_ms);
+}
+
+static grove_ret timekeeper_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    timekeeper *k = state;
+    if (grove_match(msg, "start")) {
+        s_arm_next(self, k);
+        return GROVE_CONTINUE;
+    }
+    if (!grove_match(msg, "tick") && !grove_match(msg, "timeout"))
+        return GROVE_CONTINUE;
+    if (gv_now_ns() - k->armed_ns < k->want_ms * 1000000u)
+        k->early++;
+    k->fired++;
+    if (++k->round < TIMED_ROUNDS)
+        s_arm_next(self, k);
+    else
+        grove_send(self, k->report, grove_pack("{timed, ~u, ~u}", k->fired, k->early));
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour timekeeper_behaviour = {.name = "timekeeper",
+                                                     .init = timekeeper_init,
+                                                     .handle = timekeeper_handle,
+                                                     .free_state = gv_free};
+
+/* The wheel ticks in whole milliseconds: a timer armed late in a tick must
+ * still wait its whole duration (a lower bound, checked 150 times). */
+static void test_timers_and_receive_timeouts_never_fire_early(void **state)
+{
+    (void)state;
+    grove_node *node = rt_node(0);
+    grove_waiter *w;
+    grove_waiter_new(node, &w);
+    grove_pid p;
+    grove_spawn(node, &timekeeper_behaviour, grove_pack("~p", grove_waiter_pid(w)), NULL, &p);
+    grove_send(node, p, grove_atom("start"));
+    grove_term *t = rt_expect(w, "{timed, _, _}");
+    uint64_t fired, early;
+    assert_true(grove_match(t, "{timed, ~u, ~u}", &fired, &early));
+    assert_int_equal(fired, TIMED_ROUNDS);
+    assert_int_equal(early, 0);
+    grove_term_destroy(&t);
+    grove_exit(node, p, grove_atom("kill"));
+    grove_waiter_destroy(&w);
+    grove_node_stop(&node);
+}
 
 static void test_blocking_receive_on_a_worker_returns_ewouldblock(void **state)
 {
@@ -542,9 +801,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_messages_from_each_sender_arrive_in_order_under_load),
         cmocka_unit_test(test_exit_signal_overtakes_a_million_queued_messages),
+        cmocka_unit_test(test_a_receiver_killed_while_a_sender_streams_to_it_is_reclaimed),
         cmocka_unit_test(test_postponed_messages_come_back_in_order_before_later_ones),
         cmocka_unit_test(test_receive_timeout_fires_after_silence_and_a_message_cancels_it),
         cmocka_unit_test(test_timers_fire_in_deadline_order_and_cancel),
+        cmocka_unit_test(test_timers_and_receive_timeouts_never_fire_early),
+        cmocka_unit_test(test_demonitor_flush_removes_a_down_that_is_already_queued),
         cmocka_unit_test(test_blocking_receive_on_a_worker_returns_ewouldblock),
         cmocka_unit_test(test_failed_init_exits_with_init_failed),
         cmocka_unit_test(test_proc_info_and_node_stats_read_live_figures),

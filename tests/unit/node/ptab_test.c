@@ -59,6 +59,7 @@ static void test_stale_pid_is_detected_after_its_slot_is_reused(void **state)
 static _Atomic uint64_t s_pool[POOL]; /* id << 32 | serial; 0 = none */
 static _Atomic uint64_t s_violations, s_received;
 static _Atomic int s_stop_spawning;
+static _Atomic int s_primed; /* the spawner has filled the pool once */
 
 typedef struct quitter_state {
     unsigned left;
@@ -97,6 +98,10 @@ static void *s_sender(void *arg)
     sender_arg *a = arg;
     gv_rng rng;
     gv_rng_seed(&rng, a->seed);
+    /* Start once there is someone to send to (else a slow first spawn
+     * lets every send find an empty pool). */
+    for (int i = 0; i < 10000 && !atomic_load_explicit(&s_primed, memory_order_acquire); i++)
+        gv_sleep_ms(1);
     for (int i = 0; i < SENDS_PER_THREAD; i++) {
         uint64_t v = atomic_load_explicit(&s_pool[gv_rng_below(&rng, POOL)], memory_order_relaxed);
         if (!v)
@@ -115,12 +120,15 @@ static void *s_spawner(void *arg)
     grove_node *node = arg;
     gv_rng rng;
     gv_rng_seed(&rng, 99);
-    while (!atomic_load_explicit(&s_stop_spawning, memory_order_relaxed)) {
+    for (unsigned n = 0; !atomic_load_explicit(&s_stop_spawning, memory_order_relaxed); n++) {
         grove_pid p;
         if (grove_spawn(node, &quitter_behaviour, NULL, NULL, &p) != GROVE_OK)
             break;
-        atomic_store_explicit(&s_pool[gv_rng_below(&rng, POOL)], (uint64_t)p.id << 32 | p.serial,
-                              memory_order_relaxed);
+        /* The first round fills every slot. */
+        unsigned at = n < POOL ? n : gv_rng_below(&rng, POOL);
+        atomic_store_explicit(&s_pool[at], (uint64_t)p.id << 32 | p.serial, memory_order_relaxed);
+        if (n + 1 == POOL)
+            atomic_store_explicit(&s_primed, 1, memory_order_release);
         gv_thread_yield();
     }
     return NULL;
@@ -135,6 +143,7 @@ static void test_four_threads_sending_to_exiting_processes_never_misdeliver(void
     atomic_store(&s_violations, 0);
     atomic_store(&s_received, 0);
     atomic_store(&s_stop_spawning, 0);
+    atomic_store(&s_primed, 0);
     gv_thread spawner, senders[SENDERS];
     sender_arg args[SENDERS];
     assert_true(gv_thread_start(&spawner, "spawner", s_spawner, node));
@@ -149,6 +158,7 @@ static void test_four_threads_sending_to_exiting_processes_never_misdeliver(void
     grove_node_stats st;
     grove_node_stats_get(node, &st);
     grove_node_stop(&node);
+    assert_true(atomic_load(&s_primed));
     assert_int_equal(atomic_load(&s_violations), 0);
     assert_true(atomic_load(&s_received) > 0);
     assert_true(st.exited > 0); /* processes did exit under the senders */

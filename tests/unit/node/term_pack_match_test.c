@@ -13,6 +13,8 @@
 
 #include <grove/term.h>
 
+#include <pthread.h>
+
 static void s_assert_text(const grove_term *t, const char *want)
 {
     assert_non_null(t);
@@ -264,6 +266,229 @@ static void test_compiled_formats_agree_with_the_general_path(void **state)
     grove_term_destroy(&t);
 }
 
+/* ---- pids, references and integers: the bytes term_to_binary writes ---- */
+
+typedef struct name_case {
+    const char *name; /* UTF-8 */
+    const char *atom; /* its atom as ETF: tag, length, text */
+    size_t atom_len;
+} name_case;
+
+/* Short, word-sized and long ASCII names, a Latin-1 one (ATOM_EXT with
+ * Latin-1 bytes) and one beyond Latin-1 (SMALL_ATOM_UTF8_EXT). */
+static const name_case s_names[] = {
+    {"a@h",
+     "\x64\x00\x03"
+     "a@h",
+     6},
+    {"ab@cd",
+     "\x64\x00\x05"
+     "ab@cd",
+     8},
+    {"ab@ce",
+     "\x64\x00\x05"
+     "ab@ce",
+     8},
+    {"cache@hostA",
+     "\x64\x00\x0b"
+     "cache@hostA",
+     14},
+    {"cache@hostB",
+     "\x64\x00\x0b"
+     "cache@hostB",
+     14},
+    {"nonode@nohost",
+     "\x64\x00\x0d"
+     "nonode@nohost",
+     16},
+    {"a_rather_long_node_name@some.host.example",
+     "\x64\x00\x29"
+     "a_rather_long_node_name@some.host.example",
+     44},
+    {"n\xc3\xb6"
+     "de@h\xc3\xb8st",
+     "\x64\x00\x09"
+     "n\xf6"
+     "de@h\xf8st",
+     12},
+    {"\xc4\x89"
+     "efo@host",
+     "\x77\x0a\xc4\x89"
+     "efo@host",
+     12},
+};
+#define NNAMES (sizeof s_names / sizeof s_names[0])
+
+static grove_nodename s_intern(const char *name)
+{
+    grove_nodename n = 0;
+    assert_int_equal(grove_nodename_intern(name, strlen(name), &n), GROVE_OK);
+    return n;
+}
+
+static void test_pids_and_refs_pack_as_erlang_writes_them_and_match_back(void **state)
+{
+    (void)state;
+    for (int round = 0; round < 3; round++) { /* compiled, then cached, names cached */
+        for (size_t i = 0; i < NNAMES; i++) {
+            const name_case *c = &s_names[i];
+            grove_pid pid = {s_intern(c->name), 85, 3, 1234 + (uint32_t)i};
+            uint8_t want[128];
+            size_t n = 0;
+            memcpy(want, "\x83\x68\x02\x64\x00\x01p\x58", 8), n = 8;
+            memcpy(want + n, c->atom, c->atom_len), n += c->atom_len;
+            memcpy(want + n, "\x00\x00\x00\x55\x00\x00\x00\x03\x00\x00", 10), n += 10;
+            want[n++] = (uint8_t)(pid.creation >> 8), want[n++] = (uint8_t)pid.creation;
+            grove_term *t = grove_pack("{p, ~p}", pid);
+            size_t len;
+            const uint8_t *bytes = grove_term_bytes(t, &len);
+            assert_int_equal(len, n);
+            assert_memory_equal(bytes, want, n);
+            /* The general path (a hole inside a list) writes the same pid. */
+            grove_term *l = grove_pack("[~p]", pid);
+            size_t llen;
+            const uint8_t *lb = grove_term_bytes(l, &llen);
+            assert_int_equal(llen, 1 + 5 + (n - 7) + 1); /* 131, LIST_EXT, the pid, NIL */
+            assert_memory_equal(lb + 6, want + 7, n - 7);
+            grove_term_destroy(&l);
+            grove_pid back = {0};
+            assert_true(grove_match(t, "{p, ~p}", &back));
+            assert_true(grove_pid_equal(back, pid));
+            grove_term_destroy(&t);
+
+            grove_ref ref = {.node = pid.node, .creation = 7, .len = 3, .id = {1, 2, 3}};
+            t = grove_pack("{~r, ~r}", ref, ref);
+            grove_term *g = grove_pack("[~r, ~r]", ref, ref);
+            grove_ref r1 = {0}, r2 = {0};
+            assert_true(grove_match(t, "{~r, ~r}", &r1, &r2));
+            assert_true(grove_ref_equal(&r1, &ref) && grove_ref_equal(&r2, &ref));
+            assert_true(grove_match(g, "[~r, ~r]", &r1, &r2));
+            assert_true(grove_ref_equal(&r1, &ref));
+            grove_term_destroy(&t);
+            grove_term_destroy(&g);
+        }
+    }
+    /* A pid of no node is refused by both paths. */
+    grove_pid none = {0, 1, 2, 3};
+    assert_null(grove_pack("{p, ~p}", none));
+    assert_null(grove_pack("[~p]", none));
+}
+
+static void test_pid_node_found_from_any_spelling_of_its_atom(void **state)
+{
+    (void)state;
+    grove_nodename n = s_intern("nonode@nohost");
+    /* The reader hands out the atom as it is in the term; a value spelled
+     * as UTF-8 (not canonical for this name) still names the same node,
+     * before and after the canonical spelling was seen. */
+    grove_value v = {.type = GROVE_TYPE_PID};
+    v.as.pid.node = "nonode@nohost";
+    v.as.pid.node_len = 13;
+    v.as.pid.id = 1, v.as.pid.serial = 2, v.as.pid.creation = 3;
+    for (int i = 0; i < 2; i++) {
+        v.as.pid.node_latin1 = i == 0;
+        grove_pid out = {0};
+        assert_int_equal(grove_value_pid(&v, &out), GROVE_OK);
+        assert_int_equal(out.node, n);
+    }
+    v.as.pid.node = "n\xf6"
+                    "de@h\xf8st"; /* Latin-1 bytes */
+    v.as.pid.node_len = 9;
+    v.as.pid.node_latin1 = true;
+    grove_pid out = {0};
+    assert_int_equal(grove_value_pid(&v, &out), GROVE_OK);
+    assert_int_equal(out.node, s_intern("n\xc3\xb6"
+                                        "de@h\xc3\xb8st"));
+    v.as.pid.node_latin1 = false; /* the same bytes as UTF-8 are invalid */
+    assert_int_not_equal(grove_value_pid(&v, &out), GROVE_OK);
+}
+
+/* Threads match pids of more names than a thread remembers, at once. */
+#define MATCHERS 4
+
+static void *s_matcher(void *arg)
+{
+    long *bad = arg;
+    for (int round = 0; round < 2000; round++) {
+        size_t i = (size_t)round * 7 % NNAMES;
+        grove_nodename n = 0;
+        grove_nodename_intern(s_names[i].name, strlen(s_names[i].name), &n);
+        grove_pid pid = {n, (uint32_t)round, 1, 2}, back = {0};
+        grove_term *t = grove_pack("{p, ~p}", pid);
+        if (!grove_match(t, "{p, ~p}", &back) || !grove_pid_equal(back, pid))
+            (*bad)++;
+        grove_term_destroy(&t);
+    }
+    return NULL;
+}
+
+static void test_pids_match_back_from_many_threads_and_names(void **state)
+{
+    (void)state;
+    pthread_t th[MATCHERS];
+    long bad[MATCHERS] = {0};
+    for (int i = 0; i < MATCHERS; i++)
+        assert_int_equal(pthread_create(&th[i], NULL, s_matcher, &bad[i]), 0);
+    for (int i = 0; i < MATCHERS; i++) {
+        pthread_join(th[i], NULL);
+        assert_int_equal(bad[i], 0);
+    }
+}
+
+static void test_integers_pack_as_erlang_writes_them_at_every_boundary(void **state)
+{
+    (void)state;
+    static const struct {
+        int64_t v;
+        const char *text;
+    } ls[] = {
+        {0, "0"},
+        {255, "255"},
+        {256, "256"},
+        {-1, "-1"},
+        {-256, "-256"},
+        {INT32_MAX, "2147483647"},
+        {INT32_MIN, "-2147483648"},
+        {(int64_t)INT32_MAX + 1, "2147483648"},
+        {(int64_t)INT32_MIN - 1, "-2147483649"},
+        {(int64_t)1 << 40, "1099511627776"},
+        {INT64_MAX, "9223372036854775807"},
+        {INT64_MIN, "-9223372036854775808"},
+    };
+    char text[64];
+    for (size_t i = 0; i < sizeof ls / sizeof ls[0]; i++) {
+        snprintf(text, sizeof text, "{i, %s}", ls[i].text);
+        s_assert_same_as_text(grove_pack("{i, ~l}", ls[i].v), text);
+        if (ls[i].v >= INT32_MIN && ls[i].v <= INT32_MAX)
+            s_assert_same_as_text(grove_pack("{i, ~i}", (int)ls[i].v), text);
+        int64_t back = 0;
+        grove_term *t = grove_pack("{i, ~l}", ls[i].v);
+        assert_true(grove_match(t, "{i, ~l}", &back));
+        assert_true(back == ls[i].v);
+        grove_term_destroy(&t);
+    }
+    static const struct {
+        uint64_t v;
+        const char *text;
+    } us[] = {
+        {0, "0"},
+        {255, "255"},
+        {(uint64_t)INT64_MAX, "9223372036854775807"},
+        {(uint64_t)INT64_MAX + 1, "9223372036854775808"},
+        {UINT64_MAX, "18446744073709551615"},
+    };
+    for (size_t i = 0; i < sizeof us / sizeof us[0]; i++) {
+        snprintf(text, sizeof text, "{u, %s}", us[i].text);
+        s_assert_same_as_text(grove_pack("{u, ~u}", us[i].v), text);
+    }
+    /* ~t nesting past the limit is refused (and the term still freed). */
+    grove_term *deep = grove_pack("x");
+    for (int i = 0; i < GROVE_TERM_MAX_DEPTH; i++)
+        deep = grove_pack("{~t}", deep);
+    assert_non_null(deep);
+    assert_null(grove_pack("{~t}", deep));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -277,6 +502,10 @@ int main(void)
         cmocka_unit_test(test_match_maps_by_subset_of_keys),
         cmocka_unit_test(test_match_pattern_errors_are_mismatches),
         cmocka_unit_test(test_compiled_formats_agree_with_the_general_path),
+        cmocka_unit_test(test_pids_and_refs_pack_as_erlang_writes_them_and_match_back),
+        cmocka_unit_test(test_pid_node_found_from_any_spelling_of_its_atom),
+        cmocka_unit_test(test_pids_match_back_from_many_threads_and_names),
+        cmocka_unit_test(test_integers_pack_as_erlang_writes_them_at_every_boundary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
