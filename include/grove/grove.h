@@ -9,6 +9,7 @@
  *   global.h      global names: the cluster-wide registry
  *   gen_server.h  generic servers: call, cast, reply
  *   supervisor.h  supervisors and dynamic supervisors
+ *   cluster_sup.h the cluster-wide supervisor
  *   task.h        tasks, async_stream, task supervisors
  *   agent.h       agents
  *   app.h         applications and the node daemon (grove_node_main)
@@ -27,6 +28,7 @@
 
 #include <grove/gen_server.h>
 #include <grove/supervisor.h>
+#include <grove/cluster_sup.h>
 #include <grove/task.h>
 
 #include <grove/agent.h>
