@@ -28,6 +28,7 @@
 
 #include <grove/gen_server.h>
 #include <grove/supervisor.h>
+
 #include <grove/cluster_sup.h>
 #include <grove/task.h>
 
