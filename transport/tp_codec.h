@@ -13,6 +13,10 @@
  * envelope is checked (its kind belongs to the lane, required fields are
  * present, lengths are within the limits below) and turned into a
  * gv_tp_env. Bad bytes give GROVE_EPROTO and a reason, never a crash.
+ * Send envelopes, the hot path, are encoded by hand, and data batches of
+ * send envelopes in the encoder's own shape are decoded by hand, with the
+ * same bytes and results as protobuf-c (docs/transport.md, "Cost per
+ * message").
  *
  * Threads: a packer or a decoder belongs to one thread at a time. Nothing
  * here blocks.
@@ -98,6 +102,10 @@ typedef struct gv_tp_packer {
     Grove__Ref ref;
     void *heap; /* arrays for membership and registry sync */
     size_t env_size;
+    /* A send envelope is written by hand (the same bytes protobuf-c
+     * writes, in one pass): the envelope and its parts' sizes. */
+    const gv_tp_env *send;
+    size_t to_size, from_size, send_size;
 } gv_tp_packer;
 
 /* Prepares env for encoding and stores the size of its record in
@@ -141,6 +149,12 @@ void gv_tp_decoder_fini(gv_tp_decoder *d);
  * GROVE_EPROTO and fills *err (which may be NULL); *out is then untouched. */
 grove_err gv_tp_decode(gv_tp_decoder *d, gv_tp_lane lane, const void *buf, size_t len,
                        gv_tp_batch *out, gv_tp_proto_error *err);
+
+/* gv_tp_decode without its hand-written path for data batches of send
+ * envelopes: protobuf-c for everything. The two must agree on every input
+ * (tests/unit/transport/codec_fast_test.c compares them). */
+grove_err gv_tp_decode_generic(gv_tp_decoder *d, gv_tp_lane lane, const void *buf, size_t len,
+                               gv_tp_batch *out, gv_tp_proto_error *err);
 
 /* True when text is an acceptable transport node name: UTF-8, 1 to
  * GV_TP_MAX_NODE_BYTES bytes, "name@host" with both parts non-empty, no

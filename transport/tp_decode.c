@@ -2,6 +2,7 @@
 
 #include "base/gv_utf8.h"
 
+#include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -403,8 +404,153 @@ static bool s_convert(dec *d, const Grove__Envelope *e, gv_tp_env *out)
     }
 }
 
-grove_err gv_tp_decode(gv_tp_decoder *dd, gv_tp_lane lane, const void *buf, size_t len,
-                       gv_tp_batch *out, gv_tp_proto_error *err)
+/* ---- data batches of send envelopes, by hand -------------------------------------- */
+
+/* A data batch made only of send envelopes, laid out exactly as Grove's
+ * encoder writes it (tp_encode.c: fields in order, zeros left out), is
+ * read here without protobuf-c. Anything else (another kind, another
+ * order, an unknown field, a bad value) returns false and the batch goes
+ * through protobuf-c, which also words any error: this path only ever
+ * accepts what that one accepts, with the same result. */
+
+typedef struct rd {
+    const uint8_t *p, *end;
+} rd;
+
+static bool s_rd_varint(rd *r, uint64_t *out)
+{
+    uint64_t v = 0;
+    for (unsigned shift = 0; shift < 64 && r->p < r->end; shift += 7) {
+        uint8_t b = *r->p++;
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80)) {
+            *out = v;
+            return true;
+        }
+    }
+    return false;
+}
+
+/* A length-delimited field's body (its tag already matched). protobuf-c
+ * takes a length of at most 5 bytes and INT_MAX: so does this. */
+static bool s_rd_len(rd *r, rd *body)
+{
+    uint64_t len;
+    const uint8_t *start = r->p;
+    if (!s_rd_varint(r, &len) || r->p - start > 5 || len > INT_MAX ||
+        len > (uint64_t)(r->end - r->p))
+        return false;
+    body->p = r->p;
+    body->end = r->p + len;
+    r->p += len;
+    return true;
+}
+
+static bool s_rd_tag(rd *r, uint8_t tag)
+{
+    if (r->p < r->end && *r->p == tag) {
+        r->p++;
+        return true;
+    }
+    return false;
+}
+
+static bool s_rd_u32(rd *r, uint8_t tag, uint32_t *out)
+{
+    uint64_t v;
+    if (!s_rd_tag(r, tag))
+        return true; /* absent: 0 */
+    if (!s_rd_varint(r, &v) || v == 0 || v > UINT32_MAX)
+        return false;
+    *out = (uint32_t)v;
+    return true;
+}
+
+/* A Pid: id, serial, creation, node, each optional, in that order. */
+static bool s_fast_pid(dec *d, rd *r, gv_tp_pid *out)
+{
+    memset(out, 0, sizeof *out);
+    out->node = "";
+    if (!s_rd_u32(r, 0x08, &out->id) || !s_rd_u32(r, 0x10, &out->serial) ||
+        !s_rd_u32(r, 0x18, &out->creation) || out->creation == 0)
+        return false;
+    if (s_rd_tag(r, 0x22)) {
+        rd node;
+        size_t chars;
+        if (!s_rd_len(r, &node))
+            return false;
+        size_t len = (size_t)(node.end - node.p);
+        if (len == 0 || len > GV_TP_MAX_TEXT_BYTES || memchr(node.p, 0, len) ||
+            !gv_utf8_count(node.p, len, &chars))
+            return false;
+        char *copy = gv_tp_arena_alloc(d->arena, len + 1);
+        if (!copy)
+            return false;
+        memcpy(copy, node.p, len);
+        copy[len] = 0;
+        out->node = copy;
+    }
+    return r->p == r->end;
+}
+
+/* One record's Envelope: exactly one Send. */
+static bool s_fast_send(dec *d, rd *env, gv_tp_env *out)
+{
+    rd send, pid, payload;
+    if (!s_rd_tag(env, 0x0a) || !s_rd_len(env, &send) || env->p != env->end)
+        return false;
+    memset(out, 0, sizeof *out);
+    out->kind = GV_TP_SEND;
+    if (!s_rd_tag(&send, 0x0a) || !s_rd_len(&send, &pid) || !s_fast_pid(d, &pid, &out->u.send.to) ||
+        !s_rd_tag(&send, 0x12) || !s_rd_len(&send, &payload))
+        return false;
+    size_t len = (size_t)(payload.end - payload.p);
+    if (len < 2 || payload.p[0] != ETF_VERSION)
+        return false;
+    uint8_t *copy = gv_tp_arena_alloc(d->arena, len);
+    if (!copy)
+        return false;
+    memcpy(copy, payload.p, len);
+    out->u.send.payload.data = copy;
+    out->u.send.payload.len = len;
+    out->u.send.from.node = "";
+    if (s_rd_tag(&send, 0x1a) &&
+        (!s_rd_len(&send, &pid) || !s_fast_pid(d, &pid, &out->u.send.from)))
+        return false;
+    return send.p == send.end;
+}
+
+static bool s_fast_decode(dec *d, const void *buf, size_t len, gv_tp_batch *out)
+{
+    rd r = {buf, (const uint8_t *)buf + len};
+    uint64_t base_seq;
+    if (!s_rd_tag(&r, 0x08) || !s_rd_varint(&r, &base_seq) || base_seq == 0)
+        return false;
+    /* Count the records first, so the envelopes are one array. */
+    size_t n = 0;
+    for (rd c = r, rec; c.p < c.end; n++)
+        if (!s_rd_tag(&c, GV_TP_RECORD_TAG) || !s_rd_len(&c, &rec))
+            return false;
+    if (n == 0 || n > GV_TP_MAX_ENVELOPES || base_seq > UINT64_MAX - n)
+        return false;
+    gv_tp_env *envs = gv_tp_arena_alloc(d->arena, n * sizeof *envs);
+    if (!envs)
+        return false;
+    for (size_t i = 0; i < n; i++) {
+        rd rec;
+        s_rd_tag(&r, GV_TP_RECORD_TAG);
+        s_rd_len(&r, &rec);
+        if (!s_fast_send(d, &rec, &envs[i]))
+            return false;
+    }
+    out->base_seq = base_seq;
+    out->n = n;
+    out->envs = envs;
+    return true;
+}
+
+static grove_err s_decode(gv_tp_decoder *dd, gv_tp_lane lane, const void *buf, size_t len,
+                          gv_tp_batch *out, gv_tp_proto_error *err, bool fast)
 {
     dec d = {.arena = &dd->arena, .err = err, .index = 0};
     gv_tp_arena_reset(&dd->arena);
@@ -416,6 +562,12 @@ grove_err gv_tp_decode(gv_tp_decoder *dd, gv_tp_lane lane, const void *buf, size
     if (len == 0) {
         s_fail(&d, "empty frame");
         return GROVE_EPROTO;
+    }
+    if (fast && lane == GV_TP_LANE_DATA) {
+        if (s_fast_decode(&d, buf, len, out))
+            return GROVE_OK;
+        /* Not the common shape: start over with protobuf-c. */
+        gv_tp_arena_reset(&dd->arena);
     }
     Grove__Batch *b = grove__batch__unpack(&dd->arena.pb, len, buf);
     if (!b) {
@@ -463,4 +615,16 @@ grove_err gv_tp_decode(gv_tp_decoder *dd, gv_tp_lane lane, const void *buf, size
     out->n = b->n_envelopes;
     out->envs = envs;
     return GROVE_OK;
+}
+
+grove_err gv_tp_decode(gv_tp_decoder *d, gv_tp_lane lane, const void *buf, size_t len,
+                       gv_tp_batch *out, gv_tp_proto_error *err)
+{
+    return s_decode(d, lane, buf, len, out, err, true);
+}
+
+grove_err gv_tp_decode_generic(gv_tp_decoder *d, gv_tp_lane lane, const void *buf, size_t len,
+                               gv_tp_batch *out, gv_tp_proto_error *err)
+{
+    return s_decode(d, lane, buf, len, out, err, false);
 }

@@ -501,9 +501,111 @@ static bool s_build(gv_tp_packer *p, const gv_tp_env *env)
     }
 }
 
+/* ---- send, by hand ----------------------------------------------------------- */
+
+/* The hottest envelope is written without protobuf-c: the same bytes in
+ * the same order (fields by number, proto3 zeros and empty strings left
+ * out, minimal varints), with no descriptor walk and no second pass.
+ * tests/unit/transport/codec_fast_test.c compares the two on random
+ * envelopes. */
+
+/* Envelope.send, Send.to / payload / from, Pid.id / serial / creation / node */
+enum {
+    TAG_ENV_SEND = 0x0a,
+    TAG_SEND_TO = 0x0a,
+    TAG_SEND_PAYLOAD = 0x12,
+    TAG_SEND_FROM = 0x1a,
+    TAG_PID_ID = 0x08,
+    TAG_PID_SERIAL = 0x10,
+    TAG_PID_CREATION = 0x18,
+    TAG_PID_NODE = 0x22,
+};
+
+static size_t s_node_len(const gv_tp_pid *pid)
+{
+    return pid->node ? strlen(pid->node) : 0;
+}
+
+/* Bytes of a present pid's Pid message (creation != 0). */
+static size_t s_pid_size(const gv_tp_pid *pid)
+{
+    size_t n = 1 + s_varint_len(pid->creation);
+    if (pid->id)
+        n += 1 + s_varint_len(pid->id);
+    if (pid->serial)
+        n += 1 + s_varint_len(pid->serial);
+    size_t len = s_node_len(pid);
+    if (len)
+        n += 1 + s_varint_len(len) + len;
+    return n;
+}
+
+static size_t s_pid_write(uint8_t *out, uint8_t tag, const gv_tp_pid *pid, size_t size)
+{
+    size_t n = 0;
+    out[n++] = tag;
+    n += s_varint(out + n, size);
+    if (pid->id) {
+        out[n++] = TAG_PID_ID;
+        n += s_varint(out + n, pid->id);
+    }
+    if (pid->serial) {
+        out[n++] = TAG_PID_SERIAL;
+        n += s_varint(out + n, pid->serial);
+    }
+    out[n++] = TAG_PID_CREATION;
+    n += s_varint(out + n, pid->creation);
+    size_t len = s_node_len(pid);
+    if (len) {
+        out[n++] = TAG_PID_NODE;
+        n += s_varint(out + n, len);
+        memcpy(out + n, pid->node, len);
+        n += len;
+    }
+    return n;
+}
+
+static grove_err s_send_begin(gv_tp_packer *p, const gv_tp_env *env, size_t *record_size)
+{
+    const gv_tp_pid *to = &env->u.send.to, *from = &env->u.send.from;
+    size_t payload = env->u.send.payload.len;
+    if (!s_present(to) || !payload || !s_pid_text_ok(to) || !s_pid_text_ok(from))
+        return GROVE_EINVAL;
+    p->send = env;
+    p->to_size = s_pid_size(to);
+    p->from_size = s_present(from) ? s_pid_size(from) : 0;
+    size_t send = 1 + s_varint_len(p->to_size) + p->to_size;
+    send += 1 + s_varint_len(payload) + payload;
+    if (p->from_size)
+        send += 1 + s_varint_len(p->from_size) + p->from_size;
+    p->send_size = send;
+    p->env_size = 1 + s_varint_len(send) + send;
+    *record_size = 1 + s_varint_len(p->env_size) + p->env_size;
+    return GROVE_OK;
+}
+
+static size_t s_send_write(const gv_tp_packer *p, uint8_t *out)
+{
+    const gv_tp_env *env = p->send;
+    size_t n = 0;
+    out[n++] = TAG_ENV_SEND;
+    n += s_varint(out + n, p->send_size);
+    n += s_pid_write(out + n, TAG_SEND_TO, &env->u.send.to, p->to_size);
+    out[n++] = TAG_SEND_PAYLOAD;
+    n += s_varint(out + n, env->u.send.payload.len);
+    memcpy(out + n, env->u.send.payload.data, env->u.send.payload.len);
+    n += env->u.send.payload.len;
+    if (p->from_size)
+        n += s_pid_write(out + n, TAG_SEND_FROM, &env->u.send.from, p->from_size);
+    return n;
+}
+
 grove_err gv_tp_pack_begin(gv_tp_packer *p, const gv_tp_env *env, size_t *record_size)
 {
     p->heap = NULL;
+    p->send = NULL;
+    if (env->kind == GV_TP_SEND)
+        return s_send_begin(p, env, record_size);
     if (!s_build(p, env)) {
         gv_free(p->heap);
         p->heap = NULL;
@@ -518,9 +620,10 @@ void gv_tp_pack_end(gv_tp_packer *p, uint8_t *out)
 {
     out[0] = GV_TP_RECORD_TAG;
     size_t n = 1 + s_varint(out + 1, p->env_size);
-    size_t written = protobuf_c_message_pack(&p->env.base, out + n);
-    /* get_packed_size and pack walk the same message: a mismatch is a
-     * protobuf-c bug, not bad input. */
+    size_t written =
+        p->send ? s_send_write(p, out + n) : protobuf_c_message_pack(&p->env.base, out + n);
+    /* The size and the writing walk the same message: a mismatch is a
+     * bug, not bad input. */
     if (written != p->env_size)
         gv_panic("tp_codec: packed %zu bytes, expected %zu", written, p->env_size);
     gv_tp_pack_abort(p);

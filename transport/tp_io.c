@@ -8,6 +8,8 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,59 +24,117 @@
 /* What a poll item is. */
 enum { POLL_WAKE, POLL_ZAP, POLL_ROUTER, POLL_MON, POLL_OUT };
 
+/*
+ * The loop waits in poll(2) on the wake-up pipe and on each ZeroMQ
+ * socket's ZMQ_FD, not in zmq_poll: zmq_poll asks every socket for
+ * ZMQ_EVENTS twice per call (each a getpid and a poll of its own), which
+ * cost more than the rest of a quiet turn. ZMQ_FD only says "this socket
+ * has commands to process", so a socket is waited on by its fd only while
+ * it is *armed*: ZMQ_EVENTS (or a receive that failed with EAGAIN) last
+ * found nothing of interest, and nothing has touched the socket since.
+ * From then on anything new reaches it as a command and wakes the fd. A
+ * socket whose fd fired, or that was used and not read empty, is asked
+ * for ZMQ_EVENTS again before the thread may sleep. The DEALERs' POLLOUT
+ * items (rare: output blocked) are asked every turn.
+ */
 typedef struct poll_tag {
     int what;
     gv_tp_peer *peer;   /* POLL_MON / POLL_OUT of a peer link */
     gv_tp_probe *probe; /* ... or of a probe */
-    void *sock;
+    void *sock;         /* NULL: a plain fd (the pipe) */
+    short events;       /* ZMQ_POLLIN / ZMQ_POLLOUT wanted */
+    short revents;      /* of those, what ZMQ_EVENTS last reported */
+    bool armed;
 } poll_tag;
 
 typedef struct poll_set {
-    zmq_pollitem_t *items;
+    struct pollfd *fds;
     poll_tag *tags;
     size_t n, cap;
+    size_t n_base; /* items kept across turns (pipe, ZAP, ROUTER, monitors) */
 } poll_set;
 
 static void s_add(poll_set *ps, void *sock, int fd, short events, poll_tag tag)
 {
     if (ps->n == ps->cap) {
         ps->cap = ps->cap ? ps->cap * 2 : 16;
-        ps->items = gv_realloc(ps->items, ps->cap * sizeof *ps->items);
+        ps->fds = gv_realloc(ps->fds, ps->cap * sizeof *ps->fds);
         ps->tags = gv_realloc(ps->tags, ps->cap * sizeof *ps->tags);
     }
-    ps->items[ps->n] = (zmq_pollitem_t){.socket = sock, .fd = fd, .events = events};
+    if (sock) {
+        size_t len = sizeof fd;
+        if (zmq_getsockopt(sock, ZMQ_FD, &fd, &len) != 0)
+            gv_panic("zmq_getsockopt(ZMQ_FD): %s", zmq_strerror(errno));
+    }
+    ps->fds[ps->n] = (struct pollfd){.fd = fd, .events = POLLIN};
     tag.sock = sock;
+    tag.events = events;
+    tag.revents = 0;
+    tag.armed = false;
     ps->tags[ps->n] = tag;
     ps->n++;
 }
 
-static void s_add_link(poll_set *ps, gv_tp_link *link, gv_tp_peer *peer, gv_tp_probe *probe)
+static void s_add_monitors(poll_set *ps, gv_tp_link *link, gv_tp_peer *peer, gv_tp_probe *probe)
 {
     if (!link->open)
         return;
     poll_tag mon = {.what = POLL_MON, .peer = peer, .probe = probe};
-    poll_tag out = {.what = POLL_OUT, .peer = peer, .probe = probe};
     if (link->ctl_mon)
         s_add(ps, link->ctl_mon, 0, ZMQ_POLLIN, mon);
     if (link->data_mon)
         s_add(ps, link->data_mon, 0, ZMQ_POLLIN, mon);
+}
+
+static void s_add_outputs(poll_set *ps, gv_tp_link *link, gv_tp_peer *peer, gv_tp_probe *probe)
+{
+    if (!link->open)
+        return;
+    poll_tag out = {.what = POLL_OUT, .peer = peer, .probe = probe};
     if (link->ctl && link->ctl_head)
         s_add(ps, link->ctl, 0, ZMQ_POLLOUT, out);
     if (link->data && link->has_blocked)
         s_add(ps, link->data, 0, ZMQ_POLLOUT, out);
 }
 
-static void s_build(gv_tp *tp, poll_set *ps)
+/* The items that stay from turn to turn: rebuilt (and disarmed) when a
+ * link opened or closed. */
+static void s_build_base(gv_tp *tp, poll_set *ps)
 {
     ps->n = 0;
-    s_add(ps, NULL, tp->wake_r, ZMQ_POLLIN, (poll_tag){.what = POLL_WAKE});
+    s_add(ps, NULL, tp->wake_r, 0, (poll_tag){.what = POLL_WAKE});
     s_add(ps, tp->zap.sock, 0, ZMQ_POLLIN, (poll_tag){.what = POLL_ZAP});
     s_add(ps, tp->router, 0, ZMQ_POLLIN, (poll_tag){.what = POLL_ROUTER});
     for (size_t i = 0; i < tp->n_peers; i++)
-        s_add_link(ps, &tp->peers[i]->link, tp->peers[i], NULL);
+        s_add_monitors(ps, &tp->peers[i]->link, tp->peers[i], NULL);
     for (size_t i = 0; i < tp->n_probes; i++)
-        s_add_link(ps, &tp->probes[i]->link, NULL, tp->probes[i]);
+        s_add_monitors(ps, &tp->probes[i]->link, NULL, tp->probes[i]);
+    ps->n_base = ps->n;
     tp->poll_dirty = false;
+}
+
+/* The base items, then this turn's DEALERs with output waiting. */
+static void s_build(gv_tp *tp, poll_set *ps)
+{
+    if (tp->poll_dirty)
+        s_build_base(tp, ps);
+    ps->n = ps->n_base;
+    for (size_t i = 0; i < tp->n_peers; i++)
+        s_add_outputs(ps, &tp->peers[i]->link, tp->peers[i], NULL);
+    for (size_t i = 0; i < tp->n_probes; i++)
+        s_add_outputs(ps, &tp->probes[i]->link, NULL, tp->probes[i]);
+}
+
+/* Asks a socket for ZMQ_EVENTS (which also processes its commands): sets
+ * revents, and arms it when nothing wanted is there. */
+static void s_refresh(poll_tag *tag)
+{
+    int ev = 0;
+    size_t len = sizeof ev;
+    if (zmq_getsockopt(tag->sock, ZMQ_EVENTS, &ev, &len) != 0)
+        ev = 0; /* a closing context: nothing more will come */
+    tag->revents = (short)(ev & tag->events);
+    tag->armed = tag->revents == 0;
 }
 
 void gv_tp_io_wake(gv_tp *tp)
@@ -290,6 +350,7 @@ void *gv_tp_io_main(void *arg)
 {
     gv_tp *tp = arg;
     poll_set ps = {0};
+    tp->poll_dirty = true;
     tp->next_hb_ms = gv_now_ms() + tp->heartbeat_ms;
     tp->next_seed_ms = gv_now_ms();
     /* Whether the last turn read the ROUTER empty: silence is judged only
@@ -300,30 +361,57 @@ void *gv_tp_io_main(void *arg)
         uint64_t now = gv_now_ms();
         uint64_t next = gv_tp_session_timers(tp, now, drained);
         s_build(tp, &ps);
+        /* Sockets not armed may hold something already: ask them first. */
+        bool ready = false;
+        for (size_t i = 1; i < ps.n; i++) {
+            if (!ps.tags[i].armed)
+                s_refresh(&ps.tags[i]);
+            ready = ready || ps.tags[i].revents;
+        }
         long timeout = next > now ? (long)(next - now) : 0;
-        if (!drained)
+        if (!drained || ready)
             timeout = 0;
         /* Dekker with gv_tp_io_wake: announce sleep, then look again. */
         atomic_store_explicit(&tp->asleep, true, memory_order_seq_cst);
         if (!gv_tp_queue_empty(&tp->queue))
             timeout = 0;
-        int rc = zmq_poll(ps.items, (int)ps.n, timeout);
+        int rc = poll(ps.fds, (nfds_t)ps.n, timeout > INT_MAX ? INT_MAX : (int)timeout);
         atomic_store_explicit(&tp->asleep, false, memory_order_seq_cst);
-        if (rc < 0 && errno != EINTR) {
-            gv_log(GV_LOG_ERROR, "transport", "poll_failed", "error=\"%s\"", zmq_strerror(errno));
-            gv_sleep_ms(10);
+        if (rc < 0) {
+            if (errno != EINTR) {
+                gv_log(GV_LOG_ERROR, "transport", "poll_failed", "error=\"%s\"", strerror(errno));
+                gv_sleep_ms(10);
+            }
             continue;
         }
-        if (ps.items[0].revents & ZMQ_POLLIN)
+        if (ps.fds[0].revents)
             s_drain_pipe(tp);
-        gv_tp_zap_handle(&tp->zap);
-        drained = s_router_burst(tp);
+        for (size_t i = 1; i < ps.n; i++)
+            if (ps.fds[i].revents)
+                s_refresh(&ps.tags[i]);
+        if (ps.tags[1].revents) {
+            gv_tp_zap_handle(&tp->zap); /* reads until EAGAIN: armed again */
+            ps.tags[1].revents = 0;
+            ps.tags[1].armed = true;
+        }
+        drained = true;
+        if (ps.tags[2].revents) {
+            drained = s_router_burst(tp);
+            /* Read empty: armed. Not empty: asked again next turn. */
+            ps.tags[2].revents = 0;
+            ps.tags[2].armed = drained;
+        }
+        bool monitored = false;
         for (size_t i = 3; i < ps.n && !tp->poll_dirty; i++) {
-            if (!ps.items[i].revents)
+            poll_tag *tag = &ps.tags[i];
+            if (!tag->revents)
                 continue;
-            const poll_tag *tag = &ps.tags[i];
+            tag->revents = 0;
             if (tag->what == POLL_MON) {
+                /* Read until EAGAIN; an event may read the ROUTER too. */
                 s_monitor(tp, tag);
+                tag->armed = true;
+                monitored = true;
             } else if (tag->what == POLL_OUT) {
                 gv_tp_link *link = tag->peer ? &tag->peer->link : &tag->probe->link;
                 gv_tp_link_pump(tp, link);
@@ -334,6 +422,8 @@ void *gv_tp_io_main(void *arg)
                 }
             }
         }
+        if (monitored)
+            ps.tags[2].armed = false;
         uint64_t t_router = gv_now_ms();
         s_take_queue(tp);
         uint64_t t_queue = gv_now_ms();
@@ -352,7 +442,7 @@ void *gv_tp_io_main(void *arg)
     gv_tp_zap_stop(&tp->zap);
     zmq_close(tp->router);
     tp->router = NULL;
-    gv_free(ps.items);
+    gv_free(ps.fds);
     gv_free(ps.tags);
     return NULL;
 }

@@ -2,8 +2,9 @@
  * tp_io.h - the transport's I/O thread: the one thread that owns every
  * ZeroMQ socket of a transport (ROUTER, ZAP handler, DEALERs, monitors).
  *
- * Its loop: zmq_poll over the wake-up pipe, the ZAP handler, the ROUTER,
- * every DEALER's monitor and the DEALERs with output waiting; then answer
+ * Its loop: poll(2) over the wake-up pipe and the ZMQ_FD of the ZAP
+ * handler, the ROUTER, every DEALER's monitor and the DEALERs with output
+ * waiting (a socket is slept on only while armed, see tp_io.c); then answer
  * ZAP, read the ROUTER (decode, deliver), handle monitor events, take the
  * outbound queue until it is empty, and flush one batch per peer (no
  * timer: a batch is whatever gathered while the thread was busy).
