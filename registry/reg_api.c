@@ -229,13 +229,16 @@ grove_err grove_global_register(grove_node *node, const char *name, grove_pid pi
     return e;
 }
 
-grove_err grove_global_register_async(grove_proc *self, const char *name, grove_pid pid,
-                                      grove_ref *ref)
+/* The asynchronous forms: the request goes to this node's registry
+ * process and the answer comes back to self later. `none` is the answer
+ * when the node has no registry. */
+static grove_err s_async(grove_proc *self, const char *name, const grove_pid *pid, grove_err none,
+                         grove_ref *ref)
 {
     gv_registry *r = self ? s_of(grove_proc_node(self)) : NULL;
     size_t len;
     if (!r)
-        return self ? GROVE_ENOCONN : GROVE_EINVAL;
+        return self ? none : GROVE_EINVAL;
     if (!s_name_ok(name, &len))
         return GROVE_EINVAL;
     grove_pid srv;
@@ -245,7 +248,15 @@ grove_err grove_global_register_async(grove_proc *self, const char *name, grove_
     grove_ref rf = grove_make_ref(self);
     if (ref)
         *ref = rf;
-    return grove_send(self, srv, s_register_msg(name, len, pid, grove_self(self), rf));
+    grove_term *msg = pid ? s_register_msg(name, len, *pid, grove_self(self), rf)
+                          : s_unregister_msg(name, len, grove_self(self), rf);
+    return grove_send(self, srv, msg);
+}
+
+grove_err grove_global_register_async(grove_proc *self, const char *name, grove_pid pid,
+                                      grove_ref *ref)
+{
+    return s_async(self, name, &pid, GROVE_ENOCONN, ref);
 }
 
 grove_err grove_global_unregister(grove_node *node, const char *name)
@@ -272,20 +283,7 @@ grove_err grove_global_unregister(grove_node *node, const char *name)
 
 grove_err grove_global_unregister_async(grove_proc *self, const char *name, grove_ref *ref)
 {
-    gv_registry *r = self ? s_of(grove_proc_node(self)) : NULL;
-    size_t len;
-    if (!r)
-        return self ? GROVE_ENOTFOUND : GROVE_EINVAL;
-    if (!s_name_ok(name, &len))
-        return GROVE_EINVAL;
-    grove_pid srv;
-    grove_err e = s_server(r, &srv);
-    if (e != GROVE_OK)
-        return e;
-    grove_ref rf = grove_make_ref(self);
-    if (ref)
-        *ref = rf;
-    return grove_send(self, srv, s_unregister_msg(name, len, grove_self(self), rf));
+    return s_async(self, name, NULL, GROVE_ENOTFOUND, ref);
 }
 
 grove_err grove_global_whereis(grove_node *node, const char *name, grove_pid *pid, uint64_t *epoch)
