@@ -14,6 +14,7 @@
 
 #include "base/gv_alloc.h"
 #include "base/gv_clock.h"
+#include "inproc.h"
 
 #include <setjmp.h>
 #include <stdarg.h>
@@ -95,8 +96,7 @@ static const grove_gen_server unregistered_server = {.name = "csup_unregistered"
 
 static void s_stop_nodes(void)
 {
-    for (int i = 0; i < NODES; i++)
-        grove_node_stop(&s_node[i]);
+    inproc_stop(s_node, NULL, NODES);
 }
 
 static int s_teardown(void **state)
@@ -106,47 +106,11 @@ static int s_teardown(void **state)
     return 0;
 }
 
-static bool s_sees(grove_node *a, grove_nodename b)
-{
-    grove_nodename out[16];
-    size_t n = grove_nodes(a, out, 16);
-    for (size_t i = 0; i < n && i < 16; i++)
-        if (out[i] == b)
-            return true;
-    return false;
-}
-
 static void s_start_nodes(void)
 {
-    char seed[128] = "";
-    for (int i = 0; i < NODES; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "cs%d@127.0.0.1", i);
-        grove_node_opts o = {.name = name,
-                             .schedulers = 2,
-                             .listen = "127.0.0.1:0",
-                             .seeds = i ? seed : NULL,
-                             .cookie = SECRET,
-                             .heartbeat_ms = HB_MS,
-                             .nodedown_ms = ND_MS};
-        s_node[i] = grove_node_start(&o);
-        assert_non_null(s_node[i]);
+    inproc_cluster(s_node, NODES, "cs", SECRET, HB_MS, ND_MS, WAIT_MS);
+    for (int i = 0; i < NODES; i++)
         s_names[i] = grove_node_name(s_node[i]);
-        if (i == 0)
-            snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
-    }
-    uint64_t deadline = gv_now_ms() + WAIT_MS;
-    for (;;) {
-        bool all = true;
-        for (int i = 0; i < NODES; i++)
-            for (int j = 0; j < NODES; j++)
-                if (i != j && !s_sees(s_node[i], s_names[j]))
-                    all = false;
-        if (all)
-            break;
-        assert_true(gv_now_ms() < deadline);
-        gv_sleep_ms(5);
-    }
 }
 
 static int s_node_index(grove_nodename n)

@@ -12,6 +12,7 @@
 #include <grove/app.h>
 
 #include "base/gv_clock.h"
+#include "daemon_kid.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -20,7 +21,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -34,65 +34,7 @@
 #error "GROVE_NODE_BIN: the grove-node executable (tests/cluster/CMakeLists.txt)"
 #endif
 
-extern char **environ;
-
 #define WAIT_MS 20000 /* any single wait: sanitizer builds on a loaded 2-core machine */
-
-/* The environment without any GROVE_* variable, plus `extra` (each
- * "NAME=value", NULL-terminated). Caller frees with s_free_env. */
-static char **s_env(char *const *extra)
-{
-    size_t n = 0, m = 0;
-    while (environ[n])
-        n++;
-    while (extra && extra[m])
-        m++;
-    char **env = calloc(n + m + 1, sizeof *env);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "GROVE_", 6) != 0)
-            env[j++] = strdup(environ[i]);
-    for (size_t i = 0; i < m; i++)
-        env[j++] = strdup(extra[i]);
-    env[j] = NULL;
-    return env;
-}
-
-static void s_free_env(char **env)
-{
-    for (size_t i = 0; env[i]; i++)
-        free(env[i]);
-    free(env);
-}
-
-/* Forks and execs grove-node with argv and env, its stdout and stderr on
- * the given descriptors. The child gets SIGKILL when this thread's process
- * ends. */
-static pid_t s_fork_exec(char *const *argv, char *const *env, int out_fd, int err_fd)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(127);
-        if (dup2(out_fd, 1) < 0 || dup2(err_fd, 2) < 0)
-            _exit(127);
-        execve(GROVE_NODE_BIN, argv, env);
-        _exit(127);
-    }
-    return pid;
-}
-
-static bool s_clean(const char *err)
-{
-    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                                        "WARNING: ThreadSanitizer", "runtime error:"};
-    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
-        if (strstr(err, marks[i]))
-            return false;
-    return true;
-}
 
 typedef struct s_run_out {
     char out[16384];
@@ -107,12 +49,12 @@ static void s_run(char *const *args, char *const *extra, s_run_out *r)
     char *argv[16] = {(char *)GROVE_NODE_BIN};
     for (int i = 0; args[i] && i < 14; i++)
         argv[i + 1] = args[i];
-    char **env = s_env(extra);
+    char **env = dk_env(extra);
     int po[2], pe[2];
     assert_int_equal(pipe2(po, O_CLOEXEC), 0);
     assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
-    pid_t pid = s_fork_exec(argv, env, po[1], pe[1]);
-    s_free_env(env);
+    pid_t pid = dk_fork_exec(GROVE_NODE_BIN, argv, env, po[1], pe[1]);
+    dk_free_env(env);
     close(po[1]);
     close(pe[1]);
     assert_true(pid > 0);
@@ -141,11 +83,10 @@ static void s_run(char *const *args, char *const *extra, s_run_out *r)
         if (fds[i].fd >= 0)
             close(fds[i].fd);
     kill(pid, SIGKILL); /* a no-op unless it hung */
-    while (waitpid(pid, &r->status, 0) < 0 && errno == EINTR)
-        ;
+    r->status = dk_reap(pid);
     if (open_fds > 0)
         fail_msg("grove-node %s did not finish", args[0] ? args[0] : "");
-    if (!s_clean(r->err))
+    if (dk_sanitizer_mark(r->err))
         fail_msg("grove-node %s: sanitizer report:\n%s", args[0] ? args[0] : "", r->err);
 }
 
@@ -273,15 +214,14 @@ static pid_t s_local_pid = -1;
 static void test_local_daemon_runs_without_configuration_and_stops_on_sigint(void **state)
 {
     (void)state;
-    char *const none[] = {NULL};
-    char **env = s_env(none);
+    char **env = dk_env(NULL);
     int pe[2];
     assert_int_equal(pipe2(pe, O_CLOEXEC), 0);
     int devnull = open("/dev/null", O_WRONLY | O_CLOEXEC);
     assert_true(devnull >= 0);
     char *argv[] = {(char *)GROVE_NODE_BIN, NULL};
-    s_local_pid = s_fork_exec(argv, env, devnull, pe[1]);
-    s_free_env(env);
+    s_local_pid = dk_fork_exec(GROVE_NODE_BIN, argv, env, devnull, pe[1]);
+    dk_free_env(env);
     close(pe[1]);
     close(devnull);
     assert_true(s_local_pid > 0);
@@ -309,13 +249,11 @@ static void test_local_daemon_runs_without_configuration_and_stops_on_sigint(voi
         buf[n] = '\0';
     }
     close(pe[0]);
-    int st;
-    while (waitpid(s_local_pid, &st, 0) < 0 && errno == EINTR)
-        ;
+    int st = dk_reap(s_local_pid);
     s_local_pid = -1;
     if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
         fail_msg("status 0x%x, expected exit 0:\n%s", (unsigned)st, buf);
-    if (!s_clean(buf))
+    if (dk_sanitizer_mark(buf))
         fail_msg("sanitizer report:\n%s", buf);
 }
 
@@ -325,9 +263,7 @@ static int s_teardown(void **state)
     (void)state;
     if (s_local_pid > 0) {
         kill(s_local_pid, SIGKILL);
-        int st;
-        while (waitpid(s_local_pid, &st, 0) < 0 && errno == EINTR)
-            ;
+        dk_reap(s_local_pid);
         s_local_pid = -1;
     }
     return 0;

@@ -11,6 +11,7 @@
 
 #include "base/gv_alloc.h"
 #include "base/gv_clock.h"
+#include "inproc.h"
 #include "tp_harness.h"
 #include "transport/tp_crypto.h"
 
@@ -24,6 +25,8 @@
 
 #define SECRET "5f2a9c1e7b3d4f6a8c0e2b4d6f8a1c3e"
 #define WAIT_MS 10000
+#define HB_MS 50
+#define ND_MS 1000
 
 static grove_node *s_node[3];
 static grove_waiter *s_w[3];
@@ -31,60 +34,28 @@ static grove_waiter *s_w[3];
 static int s_stop_all(void **state)
 {
     (void)state;
-    for (int i = 0; i < 3; i++)
-        grove_waiter_destroy(&s_w[i]);
-    for (int i = 0; i < 3; i++)
-        grove_node_stop(&s_node[i]);
+    inproc_stop(s_node, s_w, 3);
     return 0;
 }
 
 static void s_start(int i, const char *seeds)
 {
-    char name[64];
-    snprintf(name, sizeof name, "d%d@127.0.0.1", i);
-    grove_node_opts o = {.name = name,
-                         .schedulers = 2,
-                         .listen = "127.0.0.1:0",
-                         .seeds = seeds,
-                         .cookie = SECRET,
-                         .heartbeat_ms = 50,
-                         .nodedown_ms = 1000};
-    s_node[i] = grove_node_start(&o);
-    assert_non_null(s_node[i]);
-    assert_non_null(grove_node_address(s_node[i]));
+    s_node[i] = inproc_start_nth("d", i, SECRET, seeds, HB_MS, ND_MS);
     assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
 }
 
 static bool s_connected(grove_node *a, grove_node *b)
 {
-    grove_nodename out[8];
-    size_t n = grove_nodes(a, out, 8);
-    for (size_t i = 0; i < n && i < 8; i++)
-        if (out[i] == grove_node_name(b))
-            return true;
-    return false;
+    return inproc_sees(a, grove_node_name(b));
 }
 
-/* Starts nodes 0..n-1, each seeded with node 0, and waits for the mesh. */
+/* Starts nodes 0..n-1, each seeded with node 0, waits for the mesh, and
+ * gives each a waiter. */
 static void s_cluster(int n)
 {
-    s_start(0, NULL);
-    char seed[128];
-    snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
-    for (int i = 1; i < n; i++)
-        s_start(i, seed);
-    uint64_t deadline = gv_now_ms() + WAIT_MS;
-    for (;;) {
-        bool all = true;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                if (i != j && !s_connected(s_node[i], s_node[j]))
-                    all = false;
-        if (all)
-            break;
-        assert_true(gv_now_ms() < deadline);
-        gv_sleep_ms(5);
-    }
+    inproc_cluster(s_node, n, "d", SECRET, HB_MS, ND_MS, WAIT_MS);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
 }
 
 static grove_term *s_recv(int i, const char *pattern, int64_t ms)

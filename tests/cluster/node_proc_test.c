@@ -22,6 +22,8 @@
 #include "base/gv_clock.h"
 #include "base/gv_log.h"
 #include "base/gv_thread.h"
+#include "daemon_kid.h"
+#include "inproc.h"
 #include "node_behaviours.h"
 
 #include <errno.h>
@@ -30,7 +32,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/random.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,8 +45,6 @@
 #ifndef TEST_NODE_BIN
 #error "TEST_NODE_BIN: the test_node executable (tests/cluster/CMakeLists.txt)"
 #endif
-
-extern char **environ;
 
 #define WAIT_MS 20000 /* any single wait: sanitizer builds on a loaded 2-core machine */
 #define BUDGET_S 240  /* a whole test; SIGALRM ends it (and PDEATHSIG its children) */
@@ -199,55 +198,6 @@ static char *s_strdup_printf(const char *fmt, ...)
     return s;
 }
 
-/* The environment without any GROVE_* variable, plus `extra` (each
- * "NAME=value", NULL-terminated). Caller frees with s_free_env. */
-static char **s_env(char *const *extra)
-{
-    size_t n = 0, m = 0;
-    while (environ[n])
-        n++;
-    while (extra && extra[m])
-        m++;
-    char **env = calloc(n + m + 1, sizeof *env);
-    size_t j = 0;
-    for (size_t i = 0; i < n; i++)
-        if (strncmp(environ[i], "GROVE_", 6) != 0)
-            env[j++] = strdup(environ[i]);
-    for (size_t i = 0; i < m; i++)
-        env[j++] = strdup(extra[i]);
-    env[j] = NULL;
-    return env;
-}
-
-static void s_free_env(char **env)
-{
-    for (size_t i = 0; env[i]; i++)
-        free(env[i]);
-    free(env);
-}
-
-/* Forks and execs bin with argv and env, its stdout and stderr on the
- * given descriptors (-1: inherited). The child gets SIGKILL when this
- * thread's process ends. */
-static pid_t s_fork_exec(const char *bin, char *const *argv, char *const *env, int out_fd,
-                         int err_fd)
-{
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* Only async-signal-safe calls between fork and exec. */
-        if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent)
-            _exit(127);
-        if (out_fd >= 0 && dup2(out_fd, 1) < 0)
-            _exit(127);
-        if (err_fd >= 0 && dup2(err_fd, 2) < 0)
-            _exit(127);
-        execve(bin, argv, env);
-        _exit(127);
-    }
-    return pid;
-}
-
 /* Starts daemon i (test_node) named name@127.0.0.1 listening on a free
  * loopback port, seeded with `seeds` (may be NULL), with extra variables. */
 static kid *s_spawn(int i, const char *name, const char *seeds, char *const *extra)
@@ -269,14 +219,14 @@ static kid *s_spawn(int i, const char *name, const char *seeds, char *const *ext
     for (int j = 0; extra && extra[j] && n < 15; j++)
         vars[n++] = strdup(extra[j]);
     vars[n] = NULL;
-    char **env = s_env(vars);
+    char **env = dk_env(vars);
     for (int j = 0; j < n; j++)
         free(vars[j]);
     int p[2];
     assert_int_equal(pipe2(p, O_CLOEXEC), 0);
     char *argv[] = {(char *)TEST_NODE_BIN, NULL};
-    k->pid = s_fork_exec(TEST_NODE_BIN, argv, env, -1, p[1]);
-    s_free_env(env);
+    k->pid = dk_fork_exec(TEST_NODE_BIN, argv, env, -1, p[1]);
+    dk_free_env(env);
     close(p[1]);
     assert_true(k->pid > 0);
     k->fd = p[0];
@@ -343,11 +293,11 @@ static void s_expect_exit(kid *k, int code)
 
 static void s_no_sanitizer_reports(kid *k)
 {
-    static const char *const marks[] = {"ERROR: AddressSanitizer", "ERROR: LeakSanitizer",
-                                        "WARNING: ThreadSanitizer", "runtime error:"};
-    for (size_t i = 0; i < sizeof marks / sizeof *marks; i++)
-        if (s_find(k, marks[i], 0) >= 0)
-            s_fail("%s: sanitizer report (%s)", k->name, marks[i]);
+    gv_mutex_lock(&k->mu);
+    const char *mark = dk_sanitizer_mark(k->log ? k->log : "");
+    gv_mutex_unlock(&k->mu);
+    if (mark)
+        s_fail("%s: sanitizer report (%s)", k->name, mark);
 }
 
 /* ---- the test's own node ---- */
@@ -366,24 +316,28 @@ static void s_join(const char *seed, unsigned hb, unsigned nd)
     assert_int_equal(grove_waiter_new(s_t, &s_w), GROVE_OK);
 }
 
-static bool s_connected(grove_nodename nn)
-{
-    grove_nodename out[16];
-    size_t n = grove_nodes(s_t, out, 16);
-    for (size_t i = 0; i < n && i < 16; i++)
-        if (out[i] == nn)
-            return true;
-    return false;
-}
-
 static void s_wait_connected(kid *k)
 {
     uint64_t deadline = gv_now_ms() + WAIT_MS;
-    while (!s_connected(k->nn)) {
+    while (!inproc_sees(s_t, k->nn)) {
         if (gv_now_ms() >= deadline)
             s_fail("the test node never connected to %s", k->name);
         gv_sleep_ms(5);
     }
+}
+
+/* Daemons a, b, ... (n of them, each with `extra`), all but a seeded with
+ * a; the test node joins through a (heartbeat hb, silence nd; 0: the
+ * defaults) and waits until it is connected to each. */
+static void s_daemons(int n, char *const *extra, unsigned hb, unsigned nd, kid **out)
+{
+    static const char *const names[MAX_KIDS] = {"a", "b", "c", "d"};
+    assert_true(n >= 1 && n <= MAX_KIDS);
+    for (int i = 0; i < n; i++)
+        out[i] = s_daemon(i, names[i], i ? out[0]->addr : NULL, extra);
+    s_join(out[0]->addr, hb, nd);
+    for (int i = 0; i < n; i++)
+        s_wait_connected(out[i]);
 }
 
 static grove_pid s_spawn_on(kid *k, const grove_behaviour *b, grove_term *arg)
@@ -523,9 +477,7 @@ static int s_teardown(void **state)
         if (!k->reaped) {
             kill(k->pid, SIGKILL);
             kill(k->pid, SIGCONT);
-            int st;
-            while (waitpid(k->pid, &st, 0) < 0 && errno == EINTR)
-                ;
+            dk_reap(k->pid);
             k->reaped = true;
         }
         s_drain(k);
@@ -592,13 +544,8 @@ static bool s_lists(const char *list, const char *name)
 static void test_three_nodes_form_a_full_mesh_from_one_seed(void **state)
 {
     (void)state;
-    kid *a = s_daemon(0, "a", NULL, NULL);
-    kid *b = s_daemon(1, "b", a->addr, NULL);
-    kid *c = s_daemon(2, "c", a->addr, NULL);
-    s_join(a->addr, 0, 0);
-    kid *all[] = {a, b, c};
-    for (int i = 0; i < 3; i++)
-        s_wait_connected(all[i]);
+    kid *all[3];
+    s_daemons(3, NULL, 0, 0, all);
     /* b and c were told of a only: they found each other (and the test
      * node) through it. */
     for (int i = 0; i < 3; i++) {
@@ -633,11 +580,9 @@ static void test_three_nodes_form_a_full_mesh_from_one_seed(void **state)
 static void test_messages_links_and_monitors_work_across_nodes(void **state)
 {
     (void)state;
-    kid *a = s_daemon(0, "a", NULL, NULL);
-    kid *b = s_daemon(1, "b", a->addr, NULL);
-    s_join(a->addr, 0, 0);
-    s_wait_connected(a);
-    s_wait_connected(b);
+    kid *k[2];
+    s_daemons(2, NULL, 0, 0, k);
+    kid *a = k[0], *b = k[1];
     grove_pid me = grove_waiter_pid(s_w);
 
     /* test node <-> b */
@@ -694,13 +639,9 @@ static void test_messages_links_and_monitors_work_across_nodes(void **state)
 static void test_killed_node_fires_noconnection_everywhere(void **state)
 {
     (void)state;
-    kid *a = s_daemon(0, "a", NULL, NULL);
-    kid *b = s_daemon(1, "b", a->addr, NULL);
-    kid *c = s_daemon(2, "c", a->addr, NULL);
-    s_join(a->addr, 0, 0);
-    s_wait_connected(a);
-    s_wait_connected(b);
-    s_wait_connected(c);
+    kid *k[3];
+    s_daemons(3, NULL, 0, 0, k);
+    kid *a = k[0], *b = k[1], *c = k[2];
     grove_pid me = grove_waiter_pid(s_w);
     grove_pid echo = s_spawn_on(b, &nb_echo, NULL);
 
@@ -758,11 +699,9 @@ static void test_stopped_node_is_declared_down_after_the_silence_not_before(void
     snprintf(hb, sizeof hb, "GROVE_HEARTBEAT_MS=%d", HB_MS);
     snprintf(nd, sizeof nd, "GROVE_NODEDOWN_MS=%d", ND_MS);
     char *const timing[] = {hb, nd, NULL};
-    kid *a = s_daemon(0, "a", NULL, timing);
-    kid *b = s_daemon(1, "b", a->addr, timing);
-    s_join(a->addr, HB_MS, ND_MS);
-    s_wait_connected(a);
-    s_wait_connected(b);
+    kid *k[2];
+    s_daemons(2, timing, HB_MS, ND_MS, k);
+    kid *a = k[0], *b = k[1];
     grove_pid me = grove_waiter_pid(s_w);
     grove_pid echo = s_spawn_on(b, &nb_echo, NULL);
     grove_pid rep = s_reporter_on(a);
@@ -838,11 +777,9 @@ static grove_pid s_whereis(grove_pid reporter, const char *name)
 static void test_sigterm_stops_apps_in_order_and_tells_peers(void **state)
 {
     (void)state;
-    kid *a = s_daemon(0, "a", NULL, NULL);
-    kid *b = s_daemon(1, "b", a->addr, NULL);
-    s_join(a->addr, 0, 0);
-    s_wait_connected(a);
-    s_wait_connected(b);
+    kid *k[2];
+    s_daemons(2, NULL, 0, 0, k);
+    kid *a = k[0], *b = k[1];
     grove_pid rep_a = s_reporter_on(a);
     grove_pid rep_b = s_spawn_on(b, &nb_reporter, NULL);
     grove_pid c1 = s_whereis(rep_b, "c1"), c2 = s_whereis(rep_b, "c2");
@@ -902,9 +839,8 @@ static void test_sigterm_stops_apps_in_order_and_tells_peers(void **state)
 static void test_daemon_exits_when_an_app_top_process_dies(void **state)
 {
     (void)state;
-    kid *a = s_daemon(0, "a", NULL, NULL);
-    s_join(a->addr, 0, 0);
-    s_wait_connected(a);
+    kid *a;
+    s_daemons(1, NULL, 0, 0, &a);
     grove_pid rep = s_spawn_on(a, &nb_reporter, NULL);
     grove_pid sup = s_whereis(rep, "test_sup");
     long from = s_log_len(a);

@@ -20,6 +20,7 @@
 
 #include "base/gv_clock.h"
 #include "base/gv_rand.h"
+#include "inproc.h"
 #include "tcp_proxy.h"
 #include "transport/tp_crypto.h"
 
@@ -46,10 +47,7 @@ static grove_waiter *s_w[2];
 static int s_stop_all(void **state)
 {
     (void)state;
-    for (int i = 0; i < 2; i++)
-        grove_waiter_destroy(&s_w[i]);
-    for (int i = 0; i < 2; i++)
-        grove_node_stop(&s_node[i]);
+    inproc_stop(s_node, s_w, 2);
     for (int i = 0; i < 3; i++)
         px_stop(&s_px[i]);
     return 0;
@@ -272,16 +270,6 @@ static grove_node *s_start_node(const char *name, const char *secret, const char
     return NULL;
 }
 
-static bool s_connected(grove_node *a, grove_node *b)
-{
-    grove_nodename out[8];
-    size_t n = grove_nodes(a, out, 8);
-    for (size_t i = 0; i < n && i < 8; i++)
-        if (out[i] == grove_node_name(b))
-            return true;
-    return false;
-}
-
 /* The established connections (IPv4, this network namespace) whose
  * server end is 127.0.0.1:port: how many, and how many of them come from
  * a port the proxy connected from. */
@@ -379,11 +367,7 @@ static void test_nodes_behind_proxies_send_no_plaintext(void **state)
     for (int i = 0; i < 2; i++)
         assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
 
-    uint64_t deadline = gv_now_ms() + WAIT_MS;
-    while (!s_connected(s_node[0], s_node[1]) || !s_connected(s_node[1], s_node[0])) {
-        assert_true(gv_now_ms() < deadline);
-        gv_sleep_ms(5);
-    }
+    inproc_wait_mesh(s_node, 2, WAIT_MS);
 
     /* Process to waiter, both ways, at the same time. */
     for (int i = 0; i < 2; i++) {

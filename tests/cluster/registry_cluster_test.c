@@ -12,6 +12,7 @@
 #include <grove/grove.h>
 
 #include "base/gv_clock.h"
+#include "inproc.h"
 #include "registry/registry.h"
 
 #include <pthread.h>
@@ -27,6 +28,8 @@
 #define SECRET "9d41c7a2e8b05f3c6a1d4e7b2c9f0a58"
 #define WAIT_MS 20000
 #define NODES 5
+#define HB_MS 50
+#define ND_MS 1000
 
 static grove_node *s_node[NODES];
 static grove_waiter *s_w[NODES];
@@ -34,53 +37,29 @@ static grove_waiter *s_w[NODES];
 static int s_stop_all(void **state)
 {
     (void)state;
-    for (int i = 0; i < NODES; i++)
-        grove_waiter_destroy(&s_w[i]);
-    for (int i = 0; i < NODES; i++)
-        grove_node_stop(&s_node[i]);
+    inproc_stop(s_node, s_w, NODES);
     return 0;
 }
 
 static void s_start(int i, const char *seeds)
 {
-    char name[64];
-    snprintf(name, sizeof name, "r%d@127.0.0.1", i);
-    grove_node_opts o = {.name = name,
-                         .schedulers = 2,
-                         .listen = "127.0.0.1:0",
-                         .seeds = seeds,
-                         .cookie = SECRET,
-                         .heartbeat_ms = 50,
-                         .nodedown_ms = 1000};
-    s_node[i] = grove_node_start(&o);
-    assert_non_null(s_node[i]);
+    s_node[i] = inproc_start_nth("r", i, SECRET, seeds, HB_MS, ND_MS);
     assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
-}
-
-static bool s_connected(grove_node *a, grove_node *b)
-{
-    grove_nodename out[8];
-    size_t n = grove_nodes(a, out, 8);
-    for (size_t i = 0; i < n && i < 8; i++)
-        if (out[i] == grove_node_name(b))
-            return true;
-    return false;
 }
 
 /* Waits until the nodes of idx[0..n) are all connected and each one's
  * registry knows the n-1 others' (so every claim asks all of them). */
 static void s_mesh(const int *idx, int n)
 {
+    grove_node *nodes[NODES];
+    for (int i = 0; i < n; i++)
+        nodes[i] = s_node[idx[i]];
     uint64_t deadline = gv_now_ms() + WAIT_MS;
     for (;;) {
-        bool all = true;
-        for (int i = 0; i < n; i++) {
-            for (int j = 0; j < n; j++)
-                if (i != j && !s_connected(s_node[idx[i]], s_node[idx[j]]))
-                    all = false;
-            if (gv_registry_members(gv_registry_of(s_node[idx[i]])) != (unsigned)n - 1)
+        bool all = inproc_meshed(nodes, n);
+        for (int i = 0; i < n; i++)
+            if (gv_registry_members(gv_registry_of(nodes[i])) != (unsigned)n - 1)
                 all = false;
-        }
         if (all)
             return;
         assert_true(gv_now_ms() < deadline);
@@ -88,14 +67,12 @@ static void s_mesh(const int *idx, int n)
     }
 }
 
-/* Nodes 0..n-1, each seeded with node 0, meshed. */
+/* Nodes 0..n-1, each seeded with node 0 and with a waiter, meshed. */
 static void s_cluster(int n)
 {
-    s_start(0, NULL);
-    char seed[128];
-    snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
-    for (int i = 1; i < n; i++)
-        s_start(i, seed);
+    inproc_cluster(s_node, n, "r", SECRET, HB_MS, ND_MS, WAIT_MS);
+    for (int i = 0; i < n; i++)
+        assert_int_equal(grove_waiter_new(s_node[i], &s_w[i]), GROVE_OK);
     int idx[NODES] = {0, 1, 2, 3, 4};
     s_mesh(idx, n);
 }

@@ -11,6 +11,7 @@
 
 #include "base/gv_alloc.h"
 #include "base/gv_clock.h"
+#include "inproc.h"
 
 #include <fcntl.h>
 #include <setjmp.h>
@@ -31,6 +32,8 @@ extern char **environ;
 #define SECRET "5f2a9c1e7b3d4f6a8c0e2b4d6f8a1c3e"
 #define WAIT_MS 20000
 #define NODES 3
+#define HB_MS 50
+#define ND_MS 1000
 
 static grove_node *s_node[NODES];
 static grove_waiter *s_w; /* on node 0: every report comes here */
@@ -54,8 +57,7 @@ static int s_stop_all(void **state)
     (void)state;
     grove_waiter_destroy(&s_w);
     s_stop_bare();
-    for (int i = 0; i < NODES; i++)
-        grove_node_stop(&s_node[i]);
+    inproc_stop(s_node, NULL, NODES);
     return 0;
 }
 
@@ -66,28 +68,8 @@ static grove_node_opts s_opts(const char *name, const char *seeds)
                              .listen = "127.0.0.1:0",
                              .seeds = seeds,
                              .cookie = SECRET,
-                             .heartbeat_ms = 50,
-                             .nodedown_ms = 1000};
-}
-
-static void s_start(int i, const char *seeds)
-{
-    char name[64];
-    snprintf(name, sizeof name, "s%d@127.0.0.1", i);
-    grove_node_opts o = s_opts(name, seeds);
-    s_node[i] = grove_node_start(&o);
-    assert_non_null(s_node[i]);
-    assert_non_null(grove_node_address(s_node[i]));
-}
-
-static bool s_sees(grove_node *a, grove_nodename b)
-{
-    grove_nodename out[16];
-    size_t n = grove_nodes(a, out, 16);
-    for (size_t i = 0; i < n && i < 16; i++)
-        if (out[i] == b)
-            return true;
-    return false;
+                             .heartbeat_ms = HB_MS,
+                             .nodedown_ms = ND_MS};
 }
 
 static grove_nodename s_name(int i)
@@ -95,28 +77,12 @@ static grove_nodename s_name(int i)
     return grove_node_name(s_node[i]);
 }
 
-/* Starts nodes 0..n-1, each seeded with node 0, a waiter on node 0, and
- * waits for the mesh. */
+/* Starts nodes 0..n-1, each seeded with node 0, waits for the mesh, and
+ * starts a waiter on node 0. */
 static void s_cluster(int n)
 {
-    s_start(0, NULL);
-    char seed[128];
-    snprintf(seed, sizeof seed, "%s", grove_node_address(s_node[0]));
-    for (int i = 1; i < n; i++)
-        s_start(i, seed);
+    inproc_cluster(s_node, n, "s", SECRET, HB_MS, ND_MS, WAIT_MS);
     assert_int_equal(grove_waiter_new(s_node[0], &s_w), GROVE_OK);
-    uint64_t deadline = gv_now_ms() + WAIT_MS;
-    for (;;) {
-        bool all = true;
-        for (int i = 0; i < n; i++)
-            for (int j = 0; j < n; j++)
-                if (i != j && !s_sees(s_node[i], s_name(j)))
-                    all = false;
-        if (all)
-            break;
-        assert_true(gv_now_ms() < deadline);
-        gv_sleep_ms(5);
-    }
 }
 
 static grove_term *s_expect(const char *pattern)
@@ -651,7 +617,7 @@ static void s_start_bare(const char *what)
     grove_nodename bare;
     assert_int_equal(grove_nodename_intern("bare@127.0.0.1", 14, &bare), GROVE_OK);
     uint64_t deadline = gv_now_ms() + WAIT_MS;
-    while (!s_sees(s_node[0], bare)) {
+    while (!inproc_sees(s_node[0], bare)) {
         assert_true(gv_now_ms() < deadline);
         gv_sleep_ms(10);
     }
