@@ -37,8 +37,9 @@
 #include <grove/process.h>
 #include <grove/term.h>
 
+#include "line.h"
+
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -52,22 +53,6 @@
 #define MAX_RUNNING 64
 #define MAX_LIVE 64
 #define ID_LEN 64
-
-/* One line, one write(2). */
-__attribute__((format(printf, 1, 2))) static void s_line(const char *fmt, ...)
-{
-    char line[8192];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    size_t len = (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
-    line[len++] = '\n';
-    ssize_t w = write(2, line, len);
-    (void)w;
-}
 
 static int64_t s_now_ms(void)
 {
@@ -146,7 +131,7 @@ static grove_err child_init(grove_proc *self, const grove_term *arg, void **stat
     s_running_add(st->id);
     char p[128];
     s_pid_str(grove_self(self), p, sizeof p);
-    s_line("part child_started id=%s pid=%s t=%lld", st->id, p, (long long)s_now_ms());
+    tn_line("part child_started id=%s pid=%s t=%lld", st->id, p, (long long)s_now_ms());
     return GROVE_OK;
 }
 
@@ -164,8 +149,8 @@ static void child_terminate(grove_proc *self, const grove_term *reason, void *st
     child_state *st = state;
     s_running_remove(st->id);
     char *why = grove_term_format(reason);
-    s_line("part child_stopped id=%s reason=%s t=%lld", st->id, why ? why : "?",
-           (long long)s_now_ms());
+    tn_line("part child_stopped id=%s reason=%s t=%lld", st->id, why ? why : "?",
+            (long long)s_now_ms());
     free(why);
 }
 
@@ -194,11 +179,11 @@ static grove_ret holder_handle(grove_proc *self, const grove_term *msg, void *st
     s_pid_str(grove_self(self), me, sizeof me);
     if (grove_match(msg, "{'EXIT', ~p, {name_conflict, ~b, ~p}}", &from, &name, &len, &winner)) {
         s_pid_str(winner, w, sizeof w);
-        s_line("part name_conflict name=%.*s self=%s winner=%s", (int)len, (const char *)name, me,
-               w);
+        tn_line("part name_conflict name=%.*s self=%s winner=%s", (int)len, (const char *)name, me,
+                w);
     } else {
         char *text = grove_term_format(msg);
-        s_line("part holder_message self=%s msg=%s", me, text ? text : "?");
+        tn_line("part holder_message self=%s msg=%s", me, text ? text : "?");
         free(text);
     }
     return GROVE_CONTINUE;
@@ -263,7 +248,8 @@ static void *s_report_main(void *arg)
                      (unsigned long long)names[i].epoch);
             s_append(table, sizeof table, &tu, e);
         }
-        s_line("part state t=%lld running=%s live=%s names=%s", (long long)t, running, live, table);
+        tn_line("part state t=%lld running=%s live=%s names=%s", (long long)t, running, live,
+                table);
         s_sleep_ms(100);
     }
     return NULL;
@@ -273,7 +259,7 @@ static void s_command(const char *line)
 {
     char verb[32], arg[256];
     if (sscanf(line, "%31s %255s", verb, arg) != 2) {
-        s_line("part bad_command line=%s", line);
+        tn_line("part bad_command line=%s", line);
         return;
     }
     char p[128] = "-";
@@ -282,20 +268,20 @@ static void s_command(const char *line)
         const grove_spawn_opts opts = {.trap_exit = true, .name = "part_holder"};
         grove_err e = grove_spawn(s_node, &s_holder, NULL, &opts, &pid);
         if (e != GROVE_OK) {
-            s_line("part register_failed name=%s error=%s", arg, grove_errname(e));
+            tn_line("part register_failed name=%s error=%s", arg, grove_errname(e));
             return;
         }
         uint64_t epoch = 0;
         e = grove_global_register(s_node, arg, pid, &epoch);
         s_pid_str(pid, p, sizeof p);
         if (e == GROVE_OK)
-            s_line("part registered name=%s pid=%s epoch=%llu t=%lld", arg, p,
-                   (unsigned long long)epoch, (long long)s_now_ms());
+            tn_line("part registered name=%s pid=%s epoch=%llu t=%lld", arg, p,
+                    (unsigned long long)epoch, (long long)s_now_ms());
         else
-            s_line("part register_failed name=%s pid=%s error=%s", arg, p, grove_errname(e));
+            tn_line("part register_failed name=%s pid=%s error=%s", arg, p, grove_errname(e));
     } else if (strcmp(verb, "unregister") == 0) {
         grove_err e = grove_global_unregister(s_node, arg);
-        s_line("part unregistered name=%s result=%s", arg, grove_errname(e));
+        tn_line("part unregistered name=%s result=%s", arg, grove_errname(e));
     } else if (strcmp(verb, "start_child") == 0) {
         grove_pid pid = {0};
         grove_err e = grove_cluster_sup_start_child(
@@ -305,9 +291,9 @@ static void s_command(const char *line)
             &pid);
         if (e == GROVE_OK)
             s_pid_str(pid, p, sizeof p);
-        s_line("part start_child id=%s result=%s pid=%s", arg, grove_errname(e), p);
+        tn_line("part start_child id=%s result=%s pid=%s", arg, grove_errname(e), p);
     } else {
-        s_line("part bad_command line=%s", line);
+        tn_line("part bad_command line=%s", line);
     }
 }
 

@@ -16,29 +16,13 @@
 #include <grove/supervisor.h>
 #include <grove/term.h>
 
+#include "line.h"
 #include "node_behaviours.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <time.h>
 #include <unistd.h>
-
-/* One line, one write(2): lines never interleave with the node's own. */
-__attribute__((format(printf, 1, 2))) static void s_line(const char *fmt, ...)
-{
-    char line[512];
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(line, sizeof line - 1, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return;
-    size_t len = (size_t)n < sizeof line - 1 ? (size_t)n : sizeof line - 2;
-    line[len++] = '\n';
-    ssize_t w = write(2, line, len);
-    (void)w;
-}
 
 typedef struct child_state {
     char id[32];
@@ -55,7 +39,7 @@ static grove_err child_init(grove_proc *self, const grove_term *arg, void **stat
         return GROVE_EBADARG;
     }
     *state = st;
-    s_line("test child_started id=%s", st->id);
+    tn_line("test child_started id=%s", st->id);
     return GROVE_OK;
 }
 
@@ -70,7 +54,7 @@ static void child_terminate(grove_proc *self, const grove_term *reason, void *st
     (void)self;
     child_state *st = state;
     char *why = grove_term_format(reason);
-    s_line("test child_terminated id=%s reason=%s", st->id, why ? why : "?");
+    tn_line("test child_terminated id=%s reason=%s", st->id, why ? why : "?");
     free(why);
 }
 
@@ -110,7 +94,7 @@ static grove_err app_start(grove_node *node, void *arg, grove_pid *top)
 static void app_stop(grove_node *node, void *arg)
 {
     (void)node, (void)arg;
-    s_line("test app_stop_called app=testapp");
+    tn_line("test app_stop_called app=testapp");
     const char *v = getenv("TEST_NODE_STOP_SLEEP_MS");
     long ms = v ? strtol(v, NULL, 10) : 0;
     if (ms > 0) {
