@@ -828,8 +828,10 @@ static void s_on_ack(grove_proc *self, s_member *m, const grove_term *msg)
         e->backoff_ms = 0;
         gv_log(GV_LOG_INFO, "cluster_sup", "child_started", "sup=%s id=%s pid=%s", m->name, e->id,
                gv_pid_text(pid).s);
-        s_reply_add(self, e, grove_pack("{ok, ~p}", pid));
+        /* every member hears of the child before the caller does, so
+         * a next add placed through any member counts this one */
         s_status(self, m, e, true, pid);
+        s_reply_add(self, e, grove_pack("{ok, ~p}", pid));
         break;
     }
     grove_term_destroy(&why);
