@@ -10,6 +10,7 @@
 #include "base/gv_alloc.h"
 #include "base/gv_parker.h"
 #include "base/gv_rand.h"
+#include "base/gv_spin.h"
 #include "base/gv_thread.h"
 #include "node/ops.h"
 #include "node/ptab.h"
@@ -47,6 +48,7 @@ struct gv_worker {
     unsigned sends_next; /* the entry a miss replaces */
     unsigned sends_runs; /* runs since the cache was last dropped */
     bool searching;
+    gv_spin spin; /* how long to spin when idle */
     uint64_t tick;
     gv_rng rng;
     /* deterministic mode: the runnable set, picked from at random */

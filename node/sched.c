@@ -5,15 +5,18 @@
  * most 3 times in a row), else its local queue (the injection queue first
  * every 61st pick, so outside work is never starved), else the injection
  * queue, else - as a "searcher" - half of another worker's queue. A worker
- * that finds nothing spins for up to 30 us (SPIN_NS), then parks.
+ * that finds nothing spins for up to 30 us (SPIN_NS), then parks; how
+ * long it spins is learned from its idle gaps (base/gv_spin.h), so a
+ * worker whose work comes back only after a remote round trip sleeps at
+ * once instead of burning a core the I/O threads need.
  *
  * Sleep and wake-up (Tokio's scheme). idle_state packs the number of
  * unparked workers and the number of searching ones. A thread that makes
  * work available (a queue push) then calls s_notify, which wakes a parked
  * worker only when nobody is searching and someone is parked: a searcher
  * will find the work, and a wake-up costs ~10 us. A searcher that finds
- * work stops searching and, if it was the last searcher, wakes another
- * worker to look for the rest. A worker going to sleep first registers as
+ * work stops searching and, if it was the last searcher and work is left
+ * in some queue, wakes another worker to look for it. A worker going to sleep first registers as
  * parked (an RMW on idle_state), then looks at every queue once more.
  * Both sides are seq_cst RMWs on idle_state after/before their queue
  * accesses, so either the waker sees the sleeper registered, or the
@@ -29,6 +32,7 @@
 #include "base/gv_alloc.h"
 #include "base/gv_clock.h"
 #include "base/gv_log.h"
+#include "base/gv_spin.h"
 
 #include <stdio.h>
 
@@ -100,14 +104,21 @@ static bool s_begin_search(gv_worker *w)
     }
 }
 
+static bool s_any_work(grove_node *node);
+
 static void s_end_search(gv_worker *w)
 {
     if (!w->searching)
         return;
     w->searching = false;
     uint32_t st = atomic_fetch_sub_explicit(&w->node->idle_state, SEARCH_ONE, memory_order_seq_cst);
-    if (SEARCHING(st) == 1)
-        s_notify(w->node); /* last searcher leaves: someone else looks */
+    /* The last searcher leaves. Work pushed while it searched woke nobody
+     * (its pusher saw a searcher): if any is left, someone else looks.
+     * Work pushed from here on sees no searcher and wakes a worker itself
+     * (both sides are seq_cst RMWs on idle_state). Waking one for nothing
+     * costs two context switches per message in a request/response. */
+    if (SEARCHING(st) == 1 && s_any_work(w->node))
+        s_notify(w->node);
 }
 
 static void s_register_sleeper(gv_worker *w)
@@ -316,6 +327,7 @@ static void *s_worker_main(void *arg)
     gv_worker *w = arg;
     grove_node *node = w->node;
     s_current = w;
+    uint64_t idle_since = 0; /* when the worker last ran out of work; 0: busy */
     while (!atomic_load_explicit(&node->shutdown, memory_order_acquire)) {
         uint64_t next_timer = gv_timer_poll(w);
         grove_proc *p = s_next_local(w);
@@ -323,22 +335,24 @@ static void *s_worker_main(void *arg)
             gv_send_cache_drop(w); /* nothing to run here: let go before idling */
         if (!p && !node->deterministic && s_begin_search(w))
             p = s_steal(w);
-        uint64_t spin_until = 0;
-        for (unsigned i = 0; !p && !node->deterministic; i++) {
+        /* idle time from here: a clock read is cheap */
+        if (!p && !node->deterministic && !idle_since)
+            idle_since = gv_now_ns();
+        uint64_t spin_until = idle_since + w->spin.ns;
+        for (unsigned i = 0; !p && !node->deterministic && w->spin.ns; i++) {
             gv_cpu_relax();
             if (i % 16 != 15)
                 continue;
             if (s_begin_search(w))
                 p = s_steal(w);
-            if (p)
-                break;
-            uint64_t now = gv_now_ns(); /* idle time: a clock read is cheap here */
-            if (!spin_until)
-                spin_until = now + SPIN_NS;
-            else if (now >= spin_until)
+            if (p || gv_now_ns() >= spin_until)
                 break;
         }
         if (p) {
+            if (idle_since) {
+                gv_spin_learn(&w->spin, gv_now_ns() - idle_since);
+                idle_since = 0;
+            }
             if (!w->busy) {
                 w->busy = true;
                 w->busy_since = gv_now_ns();
@@ -422,6 +436,7 @@ bool gv_sched_start(grove_node *node)
         gv_runq_init(&w->rq);
         w->node = node;
         w->index = i;
+        gv_spin_init(&w->spin, SPIN_NS);
         gv_parker_init(&w->parker);
         gv_rng_seed(&w->rng, node->deterministic ? node->seed : gv_random_seed() + i);
         gv_mutex_init(&w->wheel_mu);
