@@ -3,6 +3,8 @@
 #include "base/gv_alloc.h"
 #include "base/gv_clock.h"
 #include "base/gv_log.h"
+#include "base/gv_spin.h"
+#include "base/gv_thread.h"
 #include "transport/tp_link.h"
 #include "transport/tp_session.h"
 
@@ -20,6 +22,13 @@
 #define ROUTER_BURST 256
 #define QUEUE_BURST 16384
 #define BURST_MS 20
+/* After handing inbound messages to mailboxes the thread spins up to this
+ * long for the answers before it sleeps (learned, base/gv_spin.h): in a
+ * request/response the answer comes back ~10-20 us later, and catching
+ * it spinning saves the worker a wake-up write and this thread a sleep
+ * and a wake-up, the largest part of a remote round trip after ZeroMQ's
+ * own. */
+#define REPLY_SPIN_NS 40000u
 
 /* What a poll item is. */
 enum { POLL_WAKE, POLL_ZAP, POLL_ROUTER, POLL_MON, POLL_OUT };
@@ -311,31 +320,36 @@ static void s_monitor(gv_tp *tp, const poll_tag *tag)
 
 /* ---- the loop ---------------------------------------------------------------------- */
 
-/* Reads what waits on the ROUTER, within the budget. Returns true when
- * the ROUTER is empty (everything peers sent so far has been seen). */
-static bool s_router_burst(gv_tp *tp)
+/* Reads what waits on the ROUTER, within the budget; *read: whether it
+ * read anything. Returns true when the ROUTER is empty (everything peers
+ * sent so far has been seen). */
+static bool s_router_burst(gv_tp *tp, bool *read)
 {
     uint64_t until = gv_now_ms() + BURST_MS;
+    *read = false;
     for (int i = 0; i < ROUTER_BURST; i++) {
         if (!s_router_one(tp))
             return true;
+        *read = true;
         if (gv_now_ms() >= until)
             return false;
     }
     return false;
 }
 
-static void s_take_queue(gv_tp *tp)
+/* Moves what workers queued to the peers' outbound buffers, within the
+ * budget. Returns whether it took anything. */
+static bool s_take_queue(gv_tp *tp)
 {
     uint64_t until = gv_now_ms() + BURST_MS;
     for (int taken = 0; taken < QUEUE_BURST;) {
         if ((taken & 255) == 255 && gv_now_ms() >= until)
-            return;
+            return true;
         bool busy;
         gv_tp_qnode *n = gv_tp_queue_pop(&tp->queue, &busy);
         if (!n) {
             if (!busy)
-                return;
+                return taken > 0;
             /* A sender is between its two stores: it finishes in a few
              * instructions unless descheduled, so yield rather than spin. */
             gv_thread_yield();
@@ -343,6 +357,29 @@ static void s_take_queue(gv_tp *tp)
         }
         gv_tp_out_enqueue(tp, (gv_tp_item *)n);
         taken++;
+    }
+    return true;
+}
+
+/* Before sleeping: the answers to what was just delivered (at
+ * *delivered_ns) may come within the learned spin; wait for them here.
+ * Returns whether the outbound queue has something. A spin that ran out
+ * counts as a miss (it only watches the queue, so a steady inbound stream
+ * with no answers must not keep it spinning). */
+static bool s_spin_for_reply(gv_tp *tp, gv_spin *spin, uint64_t *delivered_ns)
+{
+    if (!*delivered_ns || !spin->ns)
+        return false;
+    uint64_t until = *delivered_ns + spin->ns;
+    for (unsigned i = 1;; i++) {
+        if (!gv_tp_queue_empty(&tp->queue))
+            return true;
+        gv_cpu_relax();
+        if (i % 16 == 0 && gv_now_ns() >= until) {
+            gv_spin_learn(spin, UINT64_MAX);
+            *delivered_ns = 0;
+            return false;
+        }
     }
 }
 
@@ -357,6 +394,11 @@ void *gv_tp_io_main(void *arg)
      * then, so a busy node does not mistake its own backlog for a silent
      * peer. */
     bool drained = true;
+    /* When inbound messages were last handed over with no outbound since
+     * (0: none waiting for an answer), and how long to spin for one. */
+    uint64_t delivered_ns = 0;
+    gv_spin reply_spin;
+    gv_spin_init(&reply_spin, REPLY_SPIN_NS);
     while (!atomic_load_explicit(&tp->stopping, memory_order_acquire)) {
         uint64_t now = gv_now_ms();
         uint64_t next = gv_tp_session_timers(tp, now, drained);
@@ -369,7 +411,7 @@ void *gv_tp_io_main(void *arg)
             ready = ready || ps.tags[i].revents;
         }
         long timeout = next > now ? (long)(next - now) : 0;
-        if (!drained || ready)
+        if (!drained || ready || (timeout && s_spin_for_reply(tp, &reply_spin, &delivered_ns)))
             timeout = 0;
         /* Dekker with gv_tp_io_wake: announce sleep, then look again. */
         atomic_store_explicit(&tp->asleep, true, memory_order_seq_cst);
@@ -396,7 +438,15 @@ void *gv_tp_io_main(void *arg)
         }
         drained = true;
         if (ps.tags[2].revents) {
-            drained = s_router_burst(tp);
+            bool read;
+            drained = s_router_burst(tp, &read);
+            if (read) {
+                /* a delivery that had no answer at all: a long gap */
+                uint64_t t = gv_now_ns();
+                if (delivered_ns && t - delivered_ns > reply_spin.max)
+                    gv_spin_learn(&reply_spin, t - delivered_ns);
+                delivered_ns = t;
+            }
             /* Read empty: armed. Not empty: asked again next turn. */
             ps.tags[2].revents = 0;
             ps.tags[2].armed = drained;
@@ -425,7 +475,10 @@ void *gv_tp_io_main(void *arg)
         if (monitored)
             ps.tags[2].armed = false;
         uint64_t t_router = gv_now_ms();
-        s_take_queue(tp);
+        if (s_take_queue(tp) && delivered_ns) {
+            gv_spin_learn(&reply_spin, gv_now_ns() - delivered_ns);
+            delivered_ns = 0;
+        }
         uint64_t t_queue = gv_now_ms();
         gv_tp_out_flush(tp);
         uint64_t t_end = gv_now_ms();
@@ -436,7 +489,7 @@ void *gv_tp_io_main(void *arg)
     }
 
     /* Stopping: what is queued goes out first, then the goodbyes. */
-    s_take_queue(tp);
+    (void)s_take_queue(tp);
     int linger = tp->nodedown_ms < 1000 ? (int)tp->nodedown_ms : 1000;
     gv_tp_session_stop_all(tp, linger);
     gv_tp_zap_stop(&tp->zap);
