@@ -231,6 +231,11 @@ static grove_err s_local_monitor_nodes(void *ctx, grove_pid watcher, bool on)
     return GROVE_OK; /* no other node ever comes up */
 }
 
+static void s_local_watcher_exit(void *ctx, grove_pid watcher)
+{
+    (void)ctx, (void)watcher; /* nothing was kept */
+}
+
 static grove_err s_local_load(void *ctx, grove_nodename n, uint64_t *out)
 {
     grove_node *node = ctx;
@@ -260,6 +265,7 @@ void gv_ops_local(grove_node *node, gv_ops *out)
                                     .spawn_request = s_no_spawn,
                                     .monitor_node = s_no_monitor_node,
                                     .monitor_nodes = s_local_monitor_nodes,
+                                    .watcher_exit = s_local_watcher_exit,
                                     .load = s_local_load,
                                     .send_name = gv_send_name_local};
 }
@@ -281,6 +287,7 @@ grove_err grove_monitor_node(grove_proc *self, grove_nodename node)
     if (!self || !node)
         return GROVE_EINVAL;
     const gv_cluster_ops *c = &gv_node_ops(self->node)->cluster;
+    gv_proc_set(self, GV_PF_NODE_WATCH); /* before: the exit path forgets it */
     grove_err e = c->monitor_node(c->ctx, self->pid, node);
     if (e == GROVE_ENOCONN) { /* not connected: {nodedown, Node} at once */
         grove_term *m = grove_pack("{nodedown, ~a}", grove_nodename_str(node));
@@ -296,6 +303,8 @@ grove_err grove_monitor_nodes(grove_proc *self, bool on)
     if (!self)
         return GROVE_EINVAL;
     const gv_cluster_ops *c = &gv_node_ops(self->node)->cluster;
+    if (on)
+        gv_proc_set(self, GV_PF_NODE_WATCH);
     return c->monitor_nodes(c->ctx, self->pid, on);
 }
 

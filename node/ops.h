@@ -78,6 +78,10 @@ typedef struct gv_cluster_ops {
     /* on: {nodeup, Node, Info} / {nodedown, Node, Info} to watcher for
      * every node that comes up or goes down from now on; off: no more. */
     grove_err (*monitor_nodes)(void *ctx, grove_pid watcher, bool on);
+    /* watcher, which called monitor_node or monitor_nodes, has exited:
+     * forget both (as Erlang drops a dead process's node monitors). Called
+     * once, on the exit path, by the process's own thread. */
+    void (*watcher_exit)(void *ctx, grove_pid watcher);
     /* A node's load (run-queue length plus process count). */
     grove_err (*load)(void *ctx, grove_nodename node, uint64_t *out);
     /* Sends msg (consumed) to the process registered locally under name

@@ -468,6 +468,12 @@ void gv_proc_exit(grove_proc *p)
     const grove_trace_hooks *tr = gv_trace(node);
     if (tr && tr->on_exit) /* before links and monitors hear of it */
         tr->on_exit(tr->ctx, p->pid, reason);
+    /* Node monitors go before links and monitors hear of the exit (so a
+     * DOWN seen means they are gone); terminate may have asked for one. */
+    if (gv_proc_flags(p) & GV_PF_NODE_WATCH) {
+        const gv_cluster_ops *c = &gv_node_ops(node)->cluster;
+        c->watcher_exit(c->ctx, p->pid);
+    }
     gv_rels_exit(p, reason);
     gv_proc_set(p, GV_PF_DEAD);
     if (gv_log_enabled(GV_LOG_DEBUG)) {

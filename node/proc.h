@@ -32,6 +32,7 @@ enum {
     GV_PF_EXTERNAL = 1u << 5,     /* a waiter: run by its own thread */
     GV_PF_STOP_SET = 1u << 6,     /* grove_stop was called in this handler */
     GV_PF_IN_RUN = 1u << 7,       /* inside gv_proc_run, on the worker in bits 8-15 */
+    GV_PF_NODE_WATCH = 1u << 16,  /* called monitor_node(s): the exit path tells the ops */
 };
 /* Bits 8-15 of the flags: the index of the worker running the process,
  * while GV_PF_IN_RUN (kept in the flags, not as a pointer, so the block

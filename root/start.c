@@ -133,5 +133,6 @@ grove_err grove_node_dist_stats(grove_node *node, grove_dist_stats *out)
     out->protocol_errors = st.protocol_errors;
     out->zap_refused = st.zap_refused;
     out->messages_dropped = gv_dist_dropped(d);
+    out->node_watchers = gv_dist_node_watchers(d);
     return GROVE_OK;
 }

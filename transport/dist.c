@@ -768,6 +768,36 @@ static grove_err s_monitor_nodes(void *ctx, grove_pid watcher, bool on)
     return GROVE_OK;
 }
 
+/* Removes every w from pids[0..*n), keeping the order of the rest. */
+static void s_pids_drop(grove_pid *pids, size_t *n, grove_pid w)
+{
+    size_t keep = 0;
+    for (size_t i = 0; i < *n; i++)
+        if (!grove_pid_equal(pids[i], w))
+            pids[keep++] = pids[i];
+    *n = keep;
+}
+
+static void s_watcher_exit(void *ctx, grove_pid watcher)
+{
+    gv_dist *d = ctx;
+    gv_mutex_lock(&d->mu);
+    s_pids_drop(d->subs, &d->ns, watcher);
+    for (size_t i = 0; i < d->np; i++)
+        s_pids_drop(d->peers[i].watchers, &d->peers[i].nw, watcher);
+    gv_mutex_unlock(&d->mu);
+}
+
+size_t gv_dist_node_watchers(gv_dist *d)
+{
+    gv_mutex_lock(&d->mu);
+    size_t n = d->ns;
+    for (size_t i = 0; i < d->np; i++)
+        n += d->peers[i].nw;
+    gv_mutex_unlock(&d->mu);
+    return n;
+}
+
 static grove_err s_spawn_request(void *ctx, grove_pid from, grove_ref ref, grove_nodename node,
                                  const char *behaviour, grove_term *arg, bool link, bool monitor,
                                  bool trap_exit)
@@ -884,6 +914,7 @@ grove_err gv_dist_start(grove_node *node, const gv_tp_config *cfg_in, gv_tp_keys
     ops_all.cluster.nodes = s_nodes;
     ops_all.cluster.monitor_node = s_monitor_node;
     ops_all.cluster.monitor_nodes = s_monitor_nodes;
+    ops_all.cluster.watcher_exit = s_watcher_exit;
     ops_all.cluster.load = s_load_of;
     ops_all.cluster.spawn_request = s_spawn_request;
     ops_all.cluster.send_name = s_send_name;

@@ -40,6 +40,9 @@ gv_tp *gv_dist_tp(gv_dist *d);
 /* Messages the router has dropped so far (the peer's outbound buffer
  * was full, or the message was over the payload limit). Any thread. */
 uint64_t gv_dist_dropped(gv_dist *d);
+/* Node monitors (monitor_node) plus monitor_nodes subscriptions held for
+ * live processes. Any thread. */
+size_t gv_dist_node_watchers(gv_dist *d);
 
 /* Ends the transport; the router answers "not connected" from then on. */
 void gv_dist_stop(gv_dist *d);

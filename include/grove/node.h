@@ -127,6 +127,9 @@ typedef struct grove_dist_stats {
      * message was over the payload limit (docs/cluster.md, "Busy
      * peers"); the sender is not told, as with Erlang's `!`. */
     uint64_t messages_dropped;
+    /* Node monitors (grove_monitor_node) and grove_monitor_nodes
+     * subscriptions in place; a process's go when it exits. */
+    uint64_t node_watchers;
 } grove_dist_stats;
 
 /* Fills *out for a clustered node. GROVE_ENOCONN for a local node (no

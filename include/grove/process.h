@@ -184,7 +184,8 @@ grove_err grove_demonitor(grove_proc *self, grove_ref ref, bool flush);
 /* Monitors a node, as erlang:monitor_node/2: {nodedown, Node} arrives
  * once, when the node's session ends (at once if it is not connected
  * now), after every other signal from that node. Monitoring the own
- * node does nothing. */
+ * node does nothing. Node monitors (and grove_monitor_nodes) go when
+ * self exits. */
 grove_err grove_monitor_node(grove_proc *self, grove_nodename node);
 
 /* As net_kernel:monitor_nodes(on, [nodedown_reason]): with on, every

@@ -384,6 +384,37 @@ static void test_nodeup_is_reported_to_monitor_nodes(void **state)
     grove_term_destroy(&m);
 }
 
+static uint64_t s_node_watchers(int i)
+{
+    grove_dist_stats st;
+    assert_int_equal(grove_node_dist_stats(s_node[i], &st), GROVE_OK);
+    return st.node_watchers;
+}
+
+/* Erlang drops a process's node monitors when it exits: 50 watchers of
+ * node 1 (monitor_node and monitor_nodes each) exit, and node 0 holds
+ * none of their registrations any more, while node 1 is still up. */
+static void test_node_monitors_go_with_their_process(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    uint64_t before = s_node_watchers(0);
+    grove_pid target = s_spawn(1, &s_target, NULL);
+    grove_pid w[50];
+    for (int k = 0; k < 50; k++)
+        w[k] = s_watch(0, target, W_MON_NODE | W_MON_NODES);
+    assert_int_equal(s_node_watchers(0), before + 100);
+    for (int k = 0; k < 50; k++) {
+        grove_ref ref;
+        assert_int_equal(grove_waiter_monitor(s_w[0], w[k], &ref), GROVE_OK);
+        grove_node_exit(s_node[0], w[k], grove_atom("kill"));
+        grove_term *m = s_recv(0, "{'DOWN', _, process, _, killed}", WAIT_MS);
+        grove_term_destroy(&m);
+    }
+    assert_int_equal(s_node_watchers(0), before);
+    assert_true(s_connected(s_node[0], s_node[1]));
+}
+
 /* A raw transport (tp_harness.h) in the cluster, sending a payload that
  * is not a term: node 0 ends that session (noconnection for what crosses
  * it) and goes on with the others. */
@@ -541,6 +572,7 @@ int main(void)
                                   s_stop_all),
         cmocka_unit_test_teardown(test_stopping_a_node_fires_noconnection_across, s_stop_all),
         cmocka_unit_test_teardown(test_nodeup_is_reported_to_monitor_nodes, s_stop_all),
+        cmocka_unit_test_teardown(test_node_monitors_go_with_their_process, s_stop_all),
         cmocka_unit_test_teardown(test_per_pair_order_over_100000_messages, s_stop_all),
         cmocka_unit_test_teardown(test_bad_payload_ends_only_that_session, s_stop_raw),
         cmocka_unit_test_teardown(test_remote_spawn_by_behaviour_name, s_stop_all),
