@@ -221,8 +221,10 @@ grove_err grove_node_send(grove_node *node, grove_pid to, grove_term *msg)
 
 /* ---- spawning --------------------------------------------------------------------- */
 
+/* held: NULL to run the process at once, else where to leave it. */
 static grove_err s_spawn(grove_node *node, grove_proc *parent, const grove_behaviour *b,
-                         grove_term *arg, const grove_spawn_opts *opts, grove_pid *out)
+                         grove_term *arg, const grove_spawn_opts *opts, grove_pid *out,
+                         grove_proc **held)
 {
     static const grove_spawn_opts none = {0};
     if (!opts)
@@ -265,20 +267,37 @@ static grove_err s_spawn(grove_node *node, grove_proc *parent, const grove_behav
     if (out)
         *out = p->pid;
     /* The mailbox starts "not idle", so no sender schedules it: we do. */
-    gv_sched_schedule(node, p, false);
+    if (held)
+        *held = p;
+    else
+        gv_sched_schedule(node, p, false);
     return GROVE_OK;
 }
 
 grove_err grove_proc_spawn(grove_proc *self, const grove_behaviour *b, grove_term *arg,
                            const grove_spawn_opts *opts, grove_pid *out)
 {
-    return s_spawn(self->node, self, b, arg, opts, out);
+    return s_spawn(self->node, self, b, arg, opts, out, NULL);
 }
 
 grove_err grove_node_spawn(grove_node *node, const grove_behaviour *b, grove_term *arg,
                            const grove_spawn_opts *opts, grove_pid *out)
 {
-    return s_spawn(node, NULL, b, arg, opts, out);
+    return s_spawn(node, NULL, b, arg, opts, out, NULL);
+}
+
+grove_err gv_spawn_held(grove_node *node, grove_proc *parent, const grove_behaviour *b,
+                        grove_term *arg, const grove_spawn_opts *opts, grove_pid *out,
+                        grove_proc **held)
+{
+    *held = NULL;
+    return s_spawn(node, parent, b, arg, opts, out, held);
+}
+
+void gv_spawn_release(grove_proc *held)
+{
+    if (held)
+        gv_sched_schedule(held->node, held, false);
 }
 
 grove_pid grove_self(const grove_proc *self)

@@ -159,6 +159,16 @@ void gv_proc_exit(grove_proc *p);
 /* A new process block (not yet in the table). */
 grove_proc *gv_proc_alloc(grove_node *node, size_t size);
 
+/* Spawns as grove_proc_spawn (parent non-NULL) or grove_node_spawn, but
+ * holds the process: its pid is valid and signals to it queue, but it
+ * does not run until gv_spawn_release(*held). A spawn_request's reply
+ * goes out in between, so it comes before anything the child sends (as
+ * Erlang's spawn_reply does). */
+grove_err gv_spawn_held(grove_node *node, grove_proc *parent, const grove_behaviour *b,
+                        grove_term *arg, const grove_spawn_opts *opts, grove_pid *out,
+                        grove_proc **held);
+void gv_spawn_release(grove_proc *held);
+
 /* Reason atoms, shared read-only terms built at first use. */
 bool gv_term_is_atom(const grove_term *t, const char *name);
 

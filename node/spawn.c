@@ -74,7 +74,8 @@ grove_err grove_spawn_request(grove_proc *self, grove_nodename node, const char 
                               .monitor_ref = &ref,
                               .trap_exit = opts->trap_exit,
                               .name = opts->name};
-        grove_err e = b ? grove_proc_spawn(self, b, arg, &o, &pid) : GROVE_ENOTFOUND;
+        grove_proc *held = NULL;
+        grove_err e = b ? gv_spawn_held(n, self, b, arg, &o, &pid, &held) : GROVE_ENOTFOUND;
         if (!b)
             grove_term_destroy(&arg);
         if (out)
@@ -85,6 +86,7 @@ grove_err grove_spawn_request(grove_proc *self, grove_nodename node, const char 
             s_reply(self, ref,
                     grove_pack("{spawn_reply, ~r, error, ~a}", ref,
                                e == GROVE_ENOTFOUND ? "unknown_behaviour" : "system_limit"));
+        gv_spawn_release(held); /* runs only now: the reply is ahead of what it sends */
         return GROVE_OK;
     }
     if (out)

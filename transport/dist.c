@@ -407,11 +407,12 @@ static void s_bad(gv_dist *d, grove_nodename from, const char *what)
     s_refuse(d, from);
 }
 
-/* SPAWN_REQUEST from S: spawn, record the link/monitor, reply, and only
- * then link/monitor the new process (outside the mutex: a signal to a
- * process that already died is answered through the router). The reply
- * leaves before any exit or DOWN of the new process, which take the
- * mutex too. */
+/* SPAWN_REQUEST from S: spawn (held: it does not run yet), record the
+ * link/monitor, reply, link/monitor the new process (outside the mutex: a
+ * signal to a process that already died is answered through the router),
+ * and only then let it run. The reply is queued before anything the new
+ * process sends, as Erlang's spawn_reply, and it leaves before any exit
+ * or DOWN of the new process, which take the mutex too. */
 static void s_spawn_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
 {
     grove_pid from;
@@ -426,7 +427,8 @@ static void s_spawn_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
     const grove_behaviour *b = gv_behaviour_find(env->u.spawn_request.behaviour);
     grove_pid pid;
     grove_spawn_opts o = {.trap_exit = env->u.spawn_request.trap_exit};
-    grove_err e = b ? grove_node_spawn(d->node, b, arg, &o, &pid) : GROVE_ENOTFOUND;
+    grove_proc *held = NULL;
+    grove_err e = b ? gv_spawn_held(d->node, NULL, b, arg, &o, &pid, &held) : GROVE_ENOTFOUND;
     if (!b)
         grove_term_destroy(&arg);
     grove_term *why = NULL;
@@ -458,6 +460,7 @@ static void s_spawn_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
         s_ctl_in(d, pid, GV_SIG_LINK, from, NULL, NULL, 0, 0);
     if (monitor)
         s_ctl_in(d, pid, GV_SIG_MONITOR, from, NULL, &ref, 0, 0);
+    gv_spawn_release(held);
 }
 
 static void s_spawn_reply_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)

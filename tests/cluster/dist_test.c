@@ -172,6 +172,49 @@ static grove_ret blaster_handle(grove_proc *self, const grove_term *msg, void *s
 static const grove_behaviour s_blaster = {
     .name = "blaster", .init = blaster_init, .handle = blaster_handle};
 
+/* greeter: arg {To}: its first act (init) sends {hello, Self} to To. */
+static grove_err greeter_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    (void)state;
+    grove_pid to;
+    if (!grove_match(arg, "{~p}", &to))
+        return GROVE_EINVAL;
+    grove_proc_send(self, to, grove_pack("{hello, ~p}", grove_self(self)));
+    return GROVE_OK;
+}
+
+static const grove_behaviour s_greeter = {
+    .name = "greeter", .init = greeter_init, .handle = blaster_handle};
+
+/* spawner: arg {N, Report, There}: N spawn_requests of a greeter on
+ * There's node at once; every message it gets goes to Report as
+ * {got, Msg}. */
+static grove_err spawner_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    grove_pid report, there;
+    int n;
+    if (!grove_match(arg, "{~i, ~p, ~p}", &n, &report, &there))
+        return GROVE_EINVAL;
+    grove_pid *st = gv_malloc(sizeof *st);
+    *st = report;
+    *state = st;
+    for (int i = 0; i < n; i++) {
+        grove_ref ref;
+        grove_spawn_request(self, there.node, "greeter", grove_pack("{~p}", grove_self(self)), NULL,
+                            &ref);
+    }
+    return GROVE_OK;
+}
+
+static grove_ret spawner_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    grove_proc_send(self, *(grove_pid *)state, grove_pack("{got, ~t}", grove_term_copy(msg)));
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour s_spawner = {
+    .name = "spawner", .init = spawner_init, .handle = spawner_handle, .free_state = watcher_free};
+
 static grove_pid s_spawn(int i, const grove_behaviour *b, grove_term *arg)
 {
     grove_pid pid;
@@ -535,6 +578,48 @@ static void test_remote_spawn_by_behaviour_name(void **state)
     grove_term_destroy(&m);
 }
 
+/* As Erlang's spawn_reply: the reply to a spawn_request reaches the
+ * requester before anything the new process sends it, from another node
+ * and from this one; 200 requests at once, each greeter saying hello as
+ * its very first act. */
+#define GREETERS 200
+
+static void s_expect_reply_before_hello(int on)
+{
+    s_spawn(
+        0, &s_spawner,
+        grove_pack("{~i, ~p, ~p}", GREETERS, grove_waiter_pid(s_w[0]), grove_waiter_pid(s_w[on])));
+    grove_pid replied[GREETERS];
+    int n_replied = 0, n_hello = 0;
+    while (n_hello < GREETERS) {
+        grove_term *m = s_recv(0, "{got, _}", WAIT_MS);
+        grove_pid pid;
+        if (grove_match(m, "{got, {spawn_reply, _, ok, ~p}}", &pid)) {
+            assert_true(n_replied < GREETERS);
+            replied[n_replied++] = pid;
+        } else if (grove_match(m, "{got, {hello, ~p}}", &pid)) {
+            bool seen = false;
+            for (int k = 0; k < n_replied && !seen; k++)
+                seen = grove_pid_equal(replied[k], pid);
+            if (!seen)
+                fail_msg("hello from a greeter before its spawn_reply (node %d)", on);
+            n_hello++;
+        } else {
+            fail_msg("unexpected message");
+        }
+        grove_term_destroy(&m);
+    }
+    assert_int_equal(n_replied, GREETERS);
+}
+
+static void test_spawn_reply_comes_before_what_the_child_sends(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    s_expect_reply_before_hello(1);
+    s_expect_reply_before_hello(0);
+}
+
 #define ORDER_N 100000
 
 static void test_per_pair_order_over_100000_messages(void **state)
@@ -557,6 +642,8 @@ static void test_per_pair_order_over_100000_messages(void **state)
 
 int main(void)
 {
+    if (grove_behaviour_register(&s_greeter) != GROVE_OK)
+        return 1;
     if (grove_behaviour_register(&s_target) != GROVE_OK)
         return 1;
     const struct CMUnitTest tests[] = {
@@ -576,6 +663,7 @@ int main(void)
         cmocka_unit_test_teardown(test_per_pair_order_over_100000_messages, s_stop_all),
         cmocka_unit_test_teardown(test_bad_payload_ends_only_that_session, s_stop_raw),
         cmocka_unit_test_teardown(test_remote_spawn_by_behaviour_name, s_stop_all),
+        cmocka_unit_test_teardown(test_spawn_reply_comes_before_what_the_child_sends, s_stop_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
