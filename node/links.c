@@ -234,6 +234,8 @@ void gv_proc_ctl(grove_proc *p, gv_sig_ctl *c)
     case GV_SIG_DOWN:
         if (p->rels && s_mon_remove(p->rels->mons, &p->rels->nm, &c->ref, NULL)) {
             s_counts(p);
+            if (c->hdr.flags & GV_SIGF_SILENT)
+                break;
             grove_term *reason = c->reason;
             c->reason = NULL;
             gv_sigq_put(&p->msgq, gv_term_sig(s_down_msg(&c->ref, c->from, reason)));

@@ -39,6 +39,9 @@ enum {
 enum {
     GV_SIGF_LINK = 1,  /* an exit signal sent along a link (trappable even for kill) */
     GV_SIGF_FORCE = 2, /* an exit nobody can trap, with this very reason (node stop) */
+    /* a DOWN that only removes the monitor, with no message: the
+     * placeholder monitor of a spawn_request that failed */
+    GV_SIGF_SILENT = 4,
 };
 
 #endif

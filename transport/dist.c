@@ -148,14 +148,16 @@ static void s_mon_add(gv_dist *d, grove_pid local, grove_pid remote, grove_ref r
         (d_mon){.local = local, .remote = remote, .ref = ref, .local_watches = watches};
 }
 
-static void s_mon_del(gv_dist *d, grove_nodename node, const grove_ref *ref)
+/* Returns whether there was such a monitor. */
+static bool s_mon_del(gv_dist *d, grove_nodename node, const grove_ref *ref)
 {
     d_peer *p = s_peer(d, node, false);
     for (size_t i = 0; p && i < p->nm; i++)
         if (grove_ref_equal(&p->mons[i].ref, ref)) {
             p->mons[i] = p->mons[--p->nm];
-            return;
+            return true;
         }
+    return false;
 }
 
 static void s_spawn_add(gv_dist *d, grove_nodename node, grove_pid from, grove_ref ref)
@@ -475,6 +477,7 @@ static void s_spawn_reply_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
     if (!ok && !s_decode(d, S, env->u.spawn_reply.error, &why))
         return;
     bool link = ok && env->u.spawn_reply.link, monitor = env->u.spawn_reply.monitor;
+    bool unmonitor = false;
     gv_mutex_lock(&d->mu);
     bool pending = s_spawn_del(d, S, &ref);
     if (pending && link)
@@ -482,12 +485,14 @@ static void s_spawn_reply_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
     if (pending && ok && monitor)
         s_mon_retarget(d, S, &ref, pid);
     else if (pending && !ok)
-        s_mon_del(d, S, &ref);
+        unmonitor = s_mon_del(d, S, &ref);
     gv_mutex_unlock(&d->mu);
     if (!pending) { /* not ours (or answered already) */
         grove_term_destroy(&why);
         return;
     }
+    if (unmonitor) /* failed: the requester's placeholder monitor goes, no DOWN */
+        s_ctl_in(d, to, GV_SIG_DOWN, (grove_pid){.node = S}, NULL, &ref, 0, GV_SIGF_SILENT);
     if (link) /* in place before the reply, and before any exit from pid */
         s_ctl_in(d, to, GV_SIG_LINK, pid, NULL, NULL, 0, 0);
     if (ok)
@@ -673,8 +678,11 @@ static void s_on_nodedown(void *ctx, grove_nodename node, gv_tp_down_reason reas
                  grove_atom("noconnection"), NULL, 0, GV_SIGF_LINK);
     for (size_t i = 0; i < was.nm; i++) {
         d_mon *m = &was.mons[i];
-        if (m->remote.creation == 0) /* a pending spawn's: its spawn_reply says it */
+        if (m->remote.creation == 0) { /* a pending spawn's: its spawn_reply says it */
+            if (m->local_watches)      /* the placeholder monitor goes, no DOWN */
+                s_ctl_in(d, m->local, GV_SIG_DOWN, m->remote, NULL, &m->ref, 0, GV_SIGF_SILENT);
             continue;
+        }
         if (m->local_watches)
             s_ctl_in(d, m->local, GV_SIG_DOWN, m->remote, grove_atom("noconnection"), &m->ref, 0,
                      0);

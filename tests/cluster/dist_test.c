@@ -193,15 +193,18 @@ static grove_err spawner_init(grove_proc *self, const grove_term *arg, void **st
 {
     grove_pid report, there;
     int n;
-    if (!grove_match(arg, "{~i, ~p, ~p}", &n, &report, &there))
+    char what[32] = "greeter";
+    if (!grove_match(arg, "{~i, ~p, ~p}", &n, &report, &there) &&
+        !grove_match(arg, "{~i, ~p, ~p, ~a}", &n, &report, &there, what, sizeof what))
         return GROVE_EINVAL;
     grove_pid *st = gv_malloc(sizeof *st);
     *st = report;
     *state = st;
+    grove_spawn_opts monitored = {.monitor = true};
     for (int i = 0; i < n; i++) {
         grove_ref ref;
-        grove_spawn_request(self, there.node, "greeter", grove_pack("{~p}", grove_self(self)), NULL,
-                            &ref);
+        grove_spawn_request(self, there.node, what, grove_pack("{~p}", grove_self(self)),
+                            strcmp(what, "greeter") ? &monitored : NULL, &ref);
     }
     return GROVE_OK;
 }
@@ -620,6 +623,27 @@ static void test_spawn_reply_comes_before_what_the_child_sends(void **state)
     s_expect_reply_before_hello(0);
 }
 
+/* A monitored spawn_request that fails leaves no monitor behind (and
+ * sends no DOWN), from another node and from this one. */
+static void test_failed_monitored_spawn_leaves_no_monitor(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    for (int on = 1; on >= 0; on--) {
+        grove_pid p = s_spawn(0, &s_spawner,
+                              grove_pack("{~i, ~p, ~p, no_such}", 3, grove_waiter_pid(s_w[0]),
+                                         grove_waiter_pid(s_w[on])));
+        for (int k = 0; k < 3; k++) {
+            grove_term *m = s_recv(0, "{got, {spawn_reply, _, error, unknown_behaviour}}", WAIT_MS);
+            grove_term_destroy(&m);
+        }
+        grove_proc_info info;
+        assert_int_equal(grove_proc_info_get(s_node[0], p, &info), GROVE_OK);
+        assert_int_equal(info.monitors, 0);
+        s_expect_none(0, 100);
+    }
+}
+
 #define ORDER_N 100000
 
 static void test_per_pair_order_over_100000_messages(void **state)
@@ -664,6 +688,7 @@ int main(void)
         cmocka_unit_test_teardown(test_bad_payload_ends_only_that_session, s_stop_raw),
         cmocka_unit_test_teardown(test_remote_spawn_by_behaviour_name, s_stop_all),
         cmocka_unit_test_teardown(test_spawn_reply_comes_before_what_the_child_sends, s_stop_all),
+        cmocka_unit_test_teardown(test_failed_monitored_spawn_leaves_no_monitor, s_stop_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
