@@ -16,6 +16,8 @@
 
 #include "base/gv_alloc.h"
 
+#include <grove/names.h>
+
 #include <string.h>
 
 typedef struct gv_link {
@@ -28,6 +30,13 @@ typedef struct gv_mon {
     grove_pid pid;
 } gv_mon;
 
+/* A monitor taken by name ({Name, Node}): its DOWN names the name, not
+ * the pid. Kept apart from gv_mon, which stays small for the common case. */
+typedef struct gv_named {
+    grove_ref ref;
+    char *name;
+} gv_named;
+
 struct gv_rels {
     gv_link *links;
     uint32_t nl, cl;
@@ -35,6 +44,8 @@ struct gv_rels {
     uint32_t nm, cm;
     gv_mon *watchers; /* monitors on this process: ref -> watcher */
     uint32_t nw, cw;
+    gv_named *named; /* which of mons were taken by name */
+    uint32_t nn, cn;
     uint64_t unlink_seq;
 };
 
@@ -117,6 +128,29 @@ void gv_rels_add_watcher(grove_proc *p, grove_ref ref, grove_pid watcher)
     s_counts(p);
 }
 
+static void s_named_add(grove_proc *p, grove_ref ref, const char *name)
+{
+    gv_rels *r = s_rels(p);
+    if (r->nn == r->cn) {
+        r->cn = r->cn ? r->cn * 2 : 4;
+        r->named = gv_realloc(r->named, r->cn * sizeof *r->named);
+    }
+    r->named[r->nn++] = (gv_named){.ref = ref, .name = gv_strndup(name, strlen(name))};
+}
+
+/* The name monitor ref was taken by (the caller frees it), or NULL. */
+static char *s_named_take(gv_rels *r, const grove_ref *ref)
+{
+    for (uint32_t i = 0; r && i < r->nn; i++) {
+        if (grove_ref_equal(&r->named[i].ref, ref)) {
+            char *name = r->named[i].name;
+            r->named[i] = r->named[--r->nn];
+            return name;
+        }
+    }
+    return NULL;
+}
+
 /* ---- terms ------------------------------------------------------------------ */
 
 static grove_term *s_exit_msg(grove_pid from, grove_term *reason)
@@ -130,6 +164,17 @@ static grove_term *s_exit_msg(grove_pid from, grove_term *reason)
 static grove_term *s_down_msg(const grove_ref *ref, grove_pid from, grove_term *reason)
 {
     grove_term *t = grove_pack("{'DOWN', ~r, process, ~p, ~t}", *ref, from, reason);
+    if (!t)
+        gv_panic("cannot build a DOWN message");
+    return t;
+}
+
+/* {'DOWN', Ref, process, {Name, Node}, Reason}: a monitor taken by name. */
+static grove_term *s_down_named_msg(const grove_ref *ref, const char *name, grove_nodename node,
+                                    grove_term *reason)
+{
+    grove_term *t = grove_pack("{'DOWN', ~r, process, {~a, ~a}, ~t}", *ref, name,
+                               grove_nodename_str(node), reason);
     if (!t)
         gv_panic("cannot build a DOWN message");
     return t;
@@ -231,16 +276,22 @@ void gv_proc_ctl(grove_proc *p, gv_sig_ctl *c)
         if (p->rels && s_mon_remove(p->rels->watchers, &p->rels->nw, &c->ref, NULL))
             s_counts(p);
         break;
-    case GV_SIG_DOWN:
-        if (p->rels && s_mon_remove(p->rels->mons, &p->rels->nm, &c->ref, NULL)) {
-            s_counts(p);
-            if (c->hdr.flags & GV_SIGF_SILENT)
-                break;
+    case GV_SIG_DOWN: {
+        grove_pid target;
+        if (!p->rels || !s_mon_remove(p->rels->mons, &p->rels->nm, &c->ref, &target))
+            break;
+        s_counts(p);
+        char *name = s_named_take(p->rels, &c->ref);
+        if (!(c->hdr.flags & GV_SIGF_SILENT)) {
             grove_term *reason = c->reason;
             c->reason = NULL;
-            gv_sigq_put(&p->msgq, gv_term_sig(s_down_msg(&c->ref, c->from, reason)));
+            gv_sigq_put(&p->msgq,
+                        gv_term_sig(name ? s_down_named_msg(&c->ref, name, target.node, reason)
+                                         : s_down_msg(&c->ref, c->from, reason)));
         }
+        gv_free(name);
         break;
+    }
     case GV_SIG_TIMEOUT:
         gv_sigq_put(&p->msgq, &c->hdr); /* handled in turn with messages */
         return;
@@ -289,6 +340,19 @@ void gv_dead_signal(grove_node *node, grove_proc *p, grove_pid dead, gv_sig *s,
     gv_sig_free(s);
 }
 
+/* Tells the target of a monitor self held that it is gone. A monitor
+ * taken by name on another node never learnt its pid: that node's
+ * cluster ops find it by reference. */
+static void s_unmonitor(grove_proc *self, grove_pid target, grove_ref ref, const char *name)
+{
+    if (name && target.creation == 0 && target.node != self->node->name) {
+        const gv_cluster_ops *c = &gv_node_ops(self->node)->cluster;
+        c->demonitor_name(c->ctx, self->pid, target.node, name, ref);
+        return;
+    }
+    s_send_ctl(self->node, target, GV_SIG_DEMONITOR, self->pid, NULL, &ref, 0, 0);
+}
+
 void gv_rels_exit(grove_proc *p, const grove_term *reason)
 {
     gv_rels *r = p->rels;
@@ -302,11 +366,15 @@ void gv_rels_exit(grove_proc *p, const grove_term *reason)
     for (uint32_t i = 0; i < r->nw; i++)
         s_send_ctl(node, r->watchers[i].pid, GV_SIG_DOWN, p->pid, grove_term_copy(reason),
                    &r->watchers[i].ref, 0, 0);
-    for (uint32_t i = 0; i < r->nm; i++)
-        s_send_ctl(node, r->mons[i].pid, GV_SIG_DEMONITOR, p->pid, NULL, &r->mons[i].ref, 0, 0);
+    for (uint32_t i = 0; i < r->nm; i++) {
+        char *name = s_named_take(r, &r->mons[i].ref);
+        s_unmonitor(p, r->mons[i].pid, r->mons[i].ref, name);
+        gv_free(name);
+    }
     gv_free(r->links);
     gv_free(r->mons);
     gv_free(r->watchers);
+    gv_free(r->named);
     gv_free(r);
     p->rels = NULL;
     s_counts(p);
@@ -354,6 +422,45 @@ grove_err grove_monitor(grove_proc *self, grove_pid pid, grove_ref *ref)
     return gv_monitor(self, pid, ref);
 }
 
+grove_err grove_monitor_name(grove_proc *self, const char *name, grove_nodename node,
+                             grove_ref *out)
+{
+    if (!self || !name || !*name || strlen(name) > GROVE_MONITOR_NAME_MAX)
+        return GROVE_EINVAL;
+    grove_node *n = self->node;
+    if (!node)
+        node = n->name;
+    grove_ref ref = grove_node_make_ref(n);
+    if (out)
+        *out = ref;
+    const char *why = NULL;
+    if (node == n->name) {
+        grove_pid pid;
+        if (grove_whereis(n, name, &pid) == GROVE_OK) {
+            gv_rels_add_monitor(self, ref, pid);
+            s_named_add(self, ref, name);
+            s_send_ctl(n, pid, GV_SIG_MONITOR, self->pid, NULL, &ref, 0, 0);
+        } else {
+            why = "noproc";
+        }
+    } else {
+        /* The pid is learnt only from a DOWN: the target stays a
+         * placeholder of its node (creation 0). */
+        gv_rels_add_monitor(self, ref, (grove_pid){.node = node});
+        s_named_add(self, ref, name);
+        const gv_cluster_ops *c = &gv_node_ops(n)->cluster;
+        if (c->monitor_name(c->ctx, self->pid, node, name, ref) != GROVE_OK) {
+            s_mon_remove(self->rels->mons, &self->rels->nm, &ref, NULL);
+            s_counts(self);
+            gv_free(s_named_take(self->rels, &ref));
+            why = "noconnection";
+        }
+    }
+    if (why) /* at once: nothing to monitor */
+        grove_proc_send(self, self->pid, s_down_named_msg(&ref, name, node, grove_atom(why)));
+    return GROVE_OK;
+}
+
 static bool s_is_down_for(const grove_term *t, const grove_ref *ref)
 {
     grove_ref r;
@@ -385,7 +492,9 @@ grove_err gv_demonitor(grove_proc *self, grove_ref ref, bool flush)
     bool found = self->rels && s_mon_remove(self->rels->mons, &self->rels->nm, &ref, &target);
     if (found) {
         s_counts(self);
-        s_send_ctl(self->node, target, GV_SIG_DEMONITOR, self->pid, NULL, &ref, 0, 0);
+        char *name = s_named_take(self->rels, &ref);
+        s_unmonitor(self, target, ref, name);
+        gv_free(name);
     }
     /* A monitor that has fired is gone, but its DOWN may still wait among
      * the messages, postponed ones too: flush removes it, as

@@ -236,6 +236,19 @@ static void s_local_watcher_exit(void *ctx, grove_pid watcher)
     (void)ctx, (void)watcher; /* nothing was kept */
 }
 
+static grove_err s_no_monitor_name(void *ctx, grove_pid watcher, grove_nodename node,
+                                   const char *name, grove_ref ref)
+{
+    (void)ctx, (void)watcher, (void)node, (void)name, (void)ref;
+    return GROVE_ENOCONN; /* no other node is ever connected */
+}
+
+static void s_no_demonitor_name(void *ctx, grove_pid watcher, grove_nodename node, const char *name,
+                                grove_ref ref)
+{
+    (void)ctx, (void)watcher, (void)node, (void)name, (void)ref;
+}
+
 static grove_err s_local_load(void *ctx, grove_nodename n, uint64_t *out)
 {
     grove_node *node = ctx;
@@ -266,6 +279,8 @@ void gv_ops_local(grove_node *node, gv_ops *out)
                                     .monitor_node = s_no_monitor_node,
                                     .monitor_nodes = s_local_monitor_nodes,
                                     .watcher_exit = s_local_watcher_exit,
+                                    .monitor_name = s_no_monitor_name,
+                                    .demonitor_name = s_no_demonitor_name,
                                     .load = s_local_load,
                                     .send_name = gv_send_name_local};
 }

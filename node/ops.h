@@ -78,6 +78,17 @@ typedef struct gv_cluster_ops {
     /* on: {nodeup, Node, Info} / {nodedown, Node, Info} to watcher for
      * every node that comes up or goes down from now on; off: no more. */
     grove_err (*monitor_nodes)(void *ctx, grove_pid watcher, bool on);
+    /* Monitors the process registered as `name` on `node` (not this one)
+     * for watcher under ref, as erlang:monitor(process, {Name, Node}):
+     * the node resolves the name; a GV_SIG_DOWN with ref comes back when
+     * that process exits, at once (`noproc`) when nobody has the name,
+     * and with `noconnection` when the session ends. GROVE_ENOCONN if
+     * node is not connected (nothing sent). */
+    grove_err (*monitor_name)(void *ctx, grove_pid watcher, grove_nodename node, const char *name,
+                              grove_ref ref);
+    /* Removes such a monitor (the node finds it by ref). */
+    void (*demonitor_name)(void *ctx, grove_pid watcher, grove_nodename node, const char *name,
+                           grove_ref ref);
     /* watcher, which called monitor_node or monitor_nodes, has exited:
      * forget both (as Erlang drops a dead process's node monitors). Called
      * once, on the exit path, by the process's own thread. */

@@ -116,6 +116,13 @@ grove_err grove_waiter_monitor(grove_waiter *w, grove_pid pid, grove_ref *ref)
     return gv_monitor(&w->p, pid, ref);
 }
 
+grove_err grove_waiter_monitor_name(grove_waiter *w, const char *name, grove_nodename node,
+                                    grove_ref *ref)
+{
+    gv_proc_drain(&w->p);
+    return grove_monitor_name(&w->p, name, node, ref);
+}
+
 grove_err grove_waiter_demonitor(grove_waiter *w, grove_ref ref)
 {
     gv_proc_drain(&w->p);

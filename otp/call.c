@@ -17,6 +17,8 @@
 
 #include "base/gv_alloc.h"
 
+#include <string.h>
+
 /* ---- blocking --------------------------------------------------------------------------- */
 
 typedef struct s_call_sel {
@@ -88,6 +90,41 @@ grove_err grove_call(grove_node *node, grove_pid server, grove_term *request, in
                      grove_term **reply)
 {
     return gv_call(node, server, request, timeout_ms, reply);
+}
+
+grove_err grove_call_name_at(grove_node *node, grove_nodename at, const char *name,
+                             grove_term *request, int64_t timeout_ms, grove_term **reply)
+{
+    grove_term *dummy = NULL;
+    if (!reply)
+        reply = &dummy;
+    *reply = NULL;
+    if (!request || !name || !*name || strlen(name) > GROVE_MONITOR_NAME_MAX) {
+        grove_term_destroy(&request);
+        return GROVE_EINVAL;
+    }
+    if (gv_on_scheduler()) {
+        grove_term_destroy(&request);
+        return GROVE_EWOULDBLOCK;
+    }
+    grove_waiter *w;
+    grove_err err = grove_waiter_new(node, &w);
+    if (err) {
+        grove_term_destroy(&request);
+        return err;
+    }
+    /* As gen_server:call({Name, Node}, Request): monitor the name, send to
+     * it; a name nobody has answers with a DOWN (noproc), an unconnected
+     * node with one (noconnection). */
+    grove_ref ref;
+    grove_waiter_monitor_name(w, name, at, &ref);
+    grove_send_name_at(
+        node, at ? at : grove_node_name(node), name,
+        grove_pack("{'$gen_call', {~p, ~r}, ~t}", grove_waiter_pid(w), ref, request));
+    err = s_wait_reply(w, ref, timeout_ms, reply);
+    grove_waiter_destroy(&w);
+    grove_term_destroy(&dummy);
+    return err;
 }
 
 grove_err grove_call_name(grove_node *node, const char *name, grove_term *request,

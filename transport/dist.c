@@ -48,6 +48,7 @@ typedef struct d_mon {
     grove_pid local, remote;
     grove_ref ref;
     bool local_watches; /* local monitors remote (else remote monitors local) */
+    bool by_name;       /* local watches a name on remote's node: remote a placeholder */
 } d_mon;
 
 typedef struct d_peer {
@@ -140,12 +141,24 @@ static void s_link_del(gv_dist *d, grove_pid local, grove_pid remote)
         }
 }
 
-static void s_mon_add(gv_dist *d, grove_pid local, grove_pid remote, grove_ref ref, bool watches)
+static d_mon *s_mon_add(gv_dist *d, grove_pid local, grove_pid remote, grove_ref ref, bool watches)
 {
     d_peer *p = s_peer(d, remote.node, true);
     GROW(p->mons, p->nm, p->cm);
-    p->mons[p->nm++] =
+    p->mons[p->nm] =
         (d_mon){.local = local, .remote = remote, .ref = ref, .local_watches = watches};
+    return &p->mons[p->nm++];
+}
+
+/* The monitor of ref that `node`'s process `watcher` holds on a process
+ * here, or NULL. */
+static d_mon *s_mon_on_local(gv_dist *d, grove_nodename node, const grove_ref *ref)
+{
+    d_peer *p = s_peer(d, node, false);
+    for (size_t i = 0; p && i < p->nm; i++)
+        if (!p->mons[i].local_watches && grove_ref_equal(&p->mons[i].ref, ref))
+            return &p->mons[i];
+    return NULL;
 }
 
 /* Returns whether there was such a monitor. */
@@ -501,6 +514,48 @@ static void s_spawn_reply_in(gv_dist *d, grove_nodename S, const gv_tp_env *env)
         s_send_term(d, to, grove_pack("{spawn_reply, ~r, error, ~t}", ref, why));
 }
 
+/* MONITOR or DEMONITOR by name from S (erlang:monitor(process, {Name,
+ * Node})). A monitor resolves the name here, once: nobody has it, and a
+ * DOWN by name goes back with `noproc`; else that process is monitored as
+ * by pid (its DOWN carries the pid; the watcher shows the name). A
+ * demonitor finds the monitor by its reference. */
+static void s_monitor_name_in(gv_dist *d, grove_nodename S, const gv_tp_env *env, grove_pid from,
+                              grove_ref ref)
+{
+    grove_pid pid;
+    if (env->kind == GV_TP_DEMONITOR) {
+        gv_mutex_lock(&d->mu);
+        d_mon *m = s_mon_on_local(d, S, &ref);
+        bool found = m != NULL;
+        if (found) {
+            pid = m->local;
+            s_mon_del(d, S, &ref);
+        }
+        gv_mutex_unlock(&d->mu);
+        if (found)
+            s_ctl_in(d, pid, GV_SIG_DEMONITOR, from, NULL, &ref, 0, 0);
+        return;
+    }
+    if (grove_whereis(d->node, env->u.monitor.name, &pid) == GROVE_OK) {
+        gv_mutex_lock(&d->mu);
+        s_mon_add(d, pid, from, ref, false);
+        gv_mutex_unlock(&d->mu);
+        s_ctl_in(d, pid, GV_SIG_MONITOR, from, NULL, &ref, 0, 0);
+        return;
+    }
+    gv_tp_env down;
+    memset(&down, 0, sizeof down);
+    grove_term *why = grove_atom("noproc");
+    down.kind = GV_TP_DOWN;
+    down.u.down.ref = s_ref_out(&ref, S);
+    down.u.down.name = env->u.monitor.name;
+    down.u.down.to = s_pid_out(from, S);
+    down.u.down.reason = s_bytes(why);
+    if (s_tp(d))
+        gv_tp_send(s_tp(d), S, &down);
+    grove_term_destroy(&why);
+}
+
 static void s_on_envelope(void *ctx, grove_nodename S, const gv_tp_env *env)
 {
     gv_dist *d = ctx;
@@ -563,23 +618,8 @@ static void s_on_envelope(void *ctx, grove_nodename S, const gv_tp_env *env)
     case GV_TP_DEMONITOR:
         if (!s_pid_in(&env->u.monitor.from, S, &from) || !s_ref_in(&env->u.monitor.ref, S, &ref))
             return s_bad(d, S, "monitor");
-        if (env->u.monitor.name && *env->u.monitor.name) {
-            /* Monitors by name are not supported yet: the name is gone. */
-            if (env->kind == GV_TP_MONITOR) {
-                gv_tp_env down;
-                memset(&down, 0, sizeof down);
-                grove_term *why = grove_atom("noproc");
-                down.kind = GV_TP_DOWN;
-                down.u.down.ref = s_ref_out(&ref, S);
-                down.u.down.name = env->u.monitor.name;
-                down.u.down.to = s_pid_out(from, S);
-                down.u.down.reason = s_bytes(why);
-                if (s_tp(d))
-                    gv_tp_send(s_tp(d), S, &down);
-                grove_term_destroy(&why);
-            }
-            return;
-        }
+        if (env->u.monitor.name && *env->u.monitor.name)
+            return s_monitor_name_in(d, S, env, from, ref);
         if (!s_pid_in(&env->u.monitor.to, R, &to))
             return s_bad(d, S, "monitor.to");
         gv_mutex_lock(&d->mu);
@@ -594,8 +634,11 @@ static void s_on_envelope(void *ctx, grove_nodename S, const gv_tp_env *env)
     case GV_TP_DOWN:
         if (!s_pid_in(&env->u.down.to, R, &to) || !s_ref_in(&env->u.down.ref, R, &ref))
             return s_bad(d, S, "down");
-        if (!s_pid_in(&env->u.down.from, S, &from)) /* by name: not sent by us */
-            return;
+        if (!s_pid_in(&env->u.down.from, S, &from)) {
+            if (!env->u.down.name || !*env->u.down.name)
+                return s_bad(d, S, "down.from");
+            from = (grove_pid){.node = S}; /* by name: nobody had it */
+        }
         if (!s_decode(d, S, env->u.down.reason, &t))
             return;
         gv_mutex_lock(&d->mu);
@@ -678,8 +721,8 @@ static void s_on_nodedown(void *ctx, grove_nodename node, gv_tp_down_reason reas
                  grove_atom("noconnection"), NULL, 0, GV_SIGF_LINK);
     for (size_t i = 0; i < was.nm; i++) {
         d_mon *m = &was.mons[i];
-        if (m->remote.creation == 0) { /* a pending spawn's: its spawn_reply says it */
-            if (m->local_watches)      /* the placeholder monitor goes, no DOWN */
+        if (m->remote.creation == 0 && !m->by_name) { /* a pending spawn's: its reply says it */
+            if (m->local_watches)                     /* the placeholder monitor goes, no DOWN */
                 s_ctl_in(d, m->local, GV_SIG_DOWN, m->remote, NULL, &m->ref, 0, GV_SIGF_SILENT);
             continue;
         }
@@ -847,6 +890,48 @@ out:
     return e;
 }
 
+/* monitor(process, {Name, Node}) for watcher: recorded (a placeholder of
+ * node as the target, by_name, so a nodedown fires noconnection) and a
+ * MONITOR by name sent; demonitor the same way back. */
+static grove_err s_name_monitor_out(gv_dist *d, grove_pid watcher, grove_nodename node,
+                                    const char *name, grove_ref ref, bool on)
+{
+    atomic_fetch_add(&d->inflight, 1); /* seq_cst: see s_deliver */
+    grove_err e = GROVE_ENOCONN;
+    if (atomic_load(&d->closing) || node == d->self)
+        goto out;
+    gv_tp_env env;
+    memset(&env, 0, sizeof env);
+    env.kind = on ? GV_TP_MONITOR : GV_TP_DEMONITOR;
+    env.u.monitor.from = s_pid_out(watcher, d->self);
+    env.u.monitor.name = name;
+    env.u.monitor.ref = s_ref_out(&ref, d->self);
+    gv_mutex_lock(&d->mu);
+    if (on)
+        s_mon_add(d, watcher, (grove_pid){.node = node}, ref, true)->by_name = true;
+    else
+        s_mon_del(d, node, &ref);
+    e = gv_tp_send(s_tp(d), node, &env);
+    if (e != GROVE_OK && on)
+        s_mon_del(d, node, &ref);
+    gv_mutex_unlock(&d->mu);
+out:
+    atomic_fetch_sub(&d->inflight, 1);
+    return e;
+}
+
+static grove_err s_monitor_name(void *ctx, grove_pid watcher, grove_nodename node, const char *name,
+                                grove_ref ref)
+{
+    return s_name_monitor_out(ctx, watcher, node, name, ref, true);
+}
+
+static void s_demonitor_name(void *ctx, grove_pid watcher, grove_nodename node, const char *name,
+                             grove_ref ref)
+{
+    s_name_monitor_out(ctx, watcher, node, name, ref, false);
+}
+
 /* {Name, Node} ! Msg: one send_name envelope; a message, so it takes no
  * lock and a busy peer drops it (counted as the router's are). */
 static grove_err s_send_name(void *ctx, grove_nodename node, const char *name, grove_term *msg)
@@ -926,6 +1011,8 @@ grove_err gv_dist_start(grove_node *node, const gv_tp_config *cfg_in, gv_tp_keys
     ops_all.cluster.monitor_node = s_monitor_node;
     ops_all.cluster.monitor_nodes = s_monitor_nodes;
     ops_all.cluster.watcher_exit = s_watcher_exit;
+    ops_all.cluster.monitor_name = s_monitor_name;
+    ops_all.cluster.demonitor_name = s_demonitor_name;
     ops_all.cluster.load = s_load_of;
     ops_all.cluster.spawn_request = s_spawn_request;
     ops_all.cluster.send_name = s_send_name;

@@ -208,6 +208,17 @@ grove_err grove_call(grove_node *node, grove_pid server, grove_term *request, in
 grove_err grove_call_name(grove_node *node, const char *name, grove_term *request,
                           int64_t timeout_ms, grove_term **reply);
 
+/* As grove_call, to the process registered locally under name on node
+ * `at` (0: this node), as gen_server:call({Name, Node}, Request): the name
+ * is monitored (grove_monitor_name) and the request sent to it
+ * (grove_send_name_at). Nobody has the name: GROVE_ENOPROC, *reply
+ * `noproc`; `at` not connected or lost: GROVE_ENOCONN, *reply
+ * `noconnection`; GROVE_EINVAL for an empty name or one over
+ * GROVE_MONITOR_NAME_MAX bytes. Blocks (GROVE_EWOULDBLOCK on a scheduler
+ * thread). */
+grove_err grove_call_name_at(grove_node *node, grove_nodename at, const char *name,
+                             grove_term *request, int64_t timeout_ms, grove_term **reply);
+
 /* A call made from inside a callback, without blocking (OTP's
  * send_request): sends request (consumed) to server now, in order with
  * self's other messages to it, and returns the call's reference in *ref.

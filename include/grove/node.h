@@ -175,6 +175,11 @@ grove_err grove_waiter_recv_match(grove_waiter *w, const char *pattern, int64_t 
  * when it exits (at once, `noproc`, if it is not alive). */
 grove_err grove_waiter_monitor(grove_waiter *w, grove_pid pid, grove_ref *ref);
 
+/* Monitors the process registered as name on node (0: this node), as
+ * grove_monitor_name: the DOWN names {Name, Node}. */
+grove_err grove_waiter_monitor_name(grove_waiter *w, const char *name, grove_nodename node,
+                                    grove_ref *ref);
+
 /* Removes a monitor; a DOWN not yet received is dropped. */
 grove_err grove_waiter_demonitor(grove_waiter *w, grove_ref ref);
 

@@ -173,6 +173,21 @@ grove_err grove_unlink(grove_proc *self, grove_pid pid);
  * connected) self receives {'DOWN', Ref, process, Pid, Reason}. */
 grove_err grove_monitor(grove_proc *self, grove_pid pid, grove_ref *ref);
 
+/* The longest name grove_monitor_name takes (an atom's limit). */
+#define GROVE_MONITOR_NAME_MAX 255
+
+/* Monitors the process registered locally as `name` on `node` (0: this
+ * node), as erlang:monitor(process, {Name, Node}); the reference goes to
+ * *ref. The name is resolved once, on that node, when the monitor
+ * arrives; the DOWN then names it rather than the pid:
+ * {'DOWN', Ref, process, {Name, Node}, Reason}, with Reason `noproc` at
+ * once when nobody has the name, `noconnection` when the node is not
+ * connected or its session ends. grove_demonitor removes it as any
+ * monitor. GROVE_EINVAL for an empty name or one over
+ * GROVE_MONITOR_NAME_MAX bytes. */
+grove_err grove_monitor_name(grove_proc *self, const char *name, grove_nodename node,
+                             grove_ref *ref);
+
 /* Removes a monitor: no DOWN for it arrives afterwards. With flush, a DOWN
  * already queued for it (postponed ones included) is removed too, also
  * when the monitor has already fired. GROVE_ENOTFOUND for an unknown

@@ -5,6 +5,8 @@
  * processes and waiters. Only this thread asserts; processes report to
  * waiters. Times are asserted as lower bounds (and generous timeouts).
  */
+#include <grove/gen_server.h>
+#include <grove/names.h>
 #include <grove/node.h>
 #include <grove/process.h>
 #include <grove/term.h>
@@ -217,6 +219,43 @@ static grove_ret spawner_handle(grove_proc *self, const grove_term *msg, void *s
 
 static const grove_behaviour s_spawner = {
     .name = "spawner", .init = spawner_init, .handle = spawner_handle, .free_state = watcher_free};
+
+/* namewatch: arg {Report}. {monitor, Name, There} monitors {Name,
+ * There's node} and reports {monitored, Ref}; {demonitor, Ref} reports
+ * demonitored; anything else goes to Report as {got, Msg}. */
+static grove_err namewatch_init(grove_proc *self, const grove_term *arg, void **state)
+{
+    (void)self;
+    grove_pid report;
+    if (!grove_match(arg, "{~p}", &report))
+        return GROVE_EINVAL;
+    grove_pid *st = gv_malloc(sizeof *st);
+    *st = report;
+    *state = st;
+    return GROVE_OK;
+}
+
+static grove_ret namewatch_handle(grove_proc *self, const grove_term *msg, void *state)
+{
+    grove_pid report = *(grove_pid *)state, there;
+    char name[64];
+    grove_ref ref;
+    if (grove_match(msg, "{monitor, ~a, ~p}", name, sizeof name, &there)) {
+        grove_err e = grove_monitor_name(self, name, there.node, &ref);
+        grove_proc_send(self, report, grove_pack("{monitored, ~a, ~r}", grove_errname(e), ref));
+    } else if (grove_match(msg, "{demonitor, ~r}", &ref)) {
+        grove_err e = grove_demonitor(self, ref, false);
+        grove_proc_send(self, report, grove_pack("{demonitored, ~a}", grove_errname(e)));
+    } else {
+        grove_proc_send(self, report, grove_pack("{got, ~t}", grove_term_copy(msg)));
+    }
+    return GROVE_CONTINUE;
+}
+
+static const grove_behaviour s_namewatch = {.name = "namewatch",
+                                            .init = namewatch_init,
+                                            .handle = namewatch_handle,
+                                            .free_state = watcher_free};
 
 static grove_pid s_spawn(int i, const grove_behaviour *b, grove_term *arg)
 {
@@ -644,6 +683,143 @@ static void test_failed_monitored_spawn_leaves_no_monitor(void **state)
     }
 }
 
+/* namewatch w (on node 0) monitors {Name, node `on`}; returns the ref. */
+static grove_ref s_monitor_name(grove_pid w, const char *name, int on)
+{
+    grove_node_send(s_node[0], w, grove_pack("{monitor, ~a, ~p}", name, grove_waiter_pid(s_w[on])));
+    grove_term *m = s_recv(0, "{monitored, _, _}", WAIT_MS);
+    grove_ref ref;
+    assert_true(grove_match(m, "{monitored, 'GROVE_OK', ~r}", &ref));
+    grove_term_destroy(&m);
+    return ref;
+}
+
+/* Waits until t (on node `on`) is watched by n monitors. */
+static void s_wait_watched(int on, grove_pid t, uint32_t n)
+{
+    grove_proc_info info;
+    for (int k = 0; k < 2500; k++) { /* the (DE)MONITOR travels */
+        assert_int_equal(grove_proc_info_get(s_node[on], t, &info), GROVE_OK);
+        if (info.monitored_by == n)
+            return;
+        gv_sleep_ms(2);
+    }
+    fail_msg("node %d: monitored_by stays %u, not %u", on, (unsigned)info.monitored_by,
+             (unsigned)n);
+}
+
+/* erlang:monitor(process, {Name, Node}), on another node and on this
+ * one: the DOWN names {Name, Node} and carries the real reason; noproc at
+ * once for a name nobody has; demonitor leaves nothing behind on either
+ * side; the session ending is noconnection. */
+static void test_monitor_by_name_names_the_name(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_pid w = s_spawn(0, &s_namewatch, grove_pack("{~p}", grove_waiter_pid(s_w[0])));
+    for (int on = 1; on >= 0; on--) {
+        char pat[160];
+        const char *node = on ? "d1@127.0.0.1" : "d0@127.0.0.1";
+        grove_pid t = s_spawn(on, &s_target, NULL);
+        assert_int_equal(grove_register(s_node[on], "named_target", t), GROVE_OK);
+        grove_ref ref = s_monitor_name(w, "named_target", on);
+        s_wait_watched(on, t, 1); /* else the name may be gone first: noproc */
+        grove_node_send(s_node[on], t, grove_pack("{crash, boom}"));
+        snprintf(pat, sizeof pat, "{got, {'DOWN', _, process, {named_target, '%s'}, boom}}", node);
+        grove_term *m = s_recv(0, pat, WAIT_MS);
+        grove_ref got;
+        assert_true(grove_match(m, "{got, {'DOWN', ~r, _, _, _}}", &got));
+        assert_true(grove_ref_equal(&got, &ref));
+        grove_term_destroy(&m);
+
+        s_monitor_name(w, "nobody_has_this", on);
+        snprintf(pat, sizeof pat, "{got, {'DOWN', _, process, {nobody_has_this, '%s'}, noproc}}",
+                 node);
+        m = s_recv(0, pat, WAIT_MS);
+        grove_term_destroy(&m);
+
+        /* demonitor: the target is no longer watched, and its exit is quiet */
+        t = s_spawn(on, &s_target, NULL);
+        assert_int_equal(grove_register(s_node[on], "named_again", t), GROVE_OK);
+        ref = s_monitor_name(w, "named_again", on);
+        s_wait_watched(on, t, 1);
+        grove_node_send(s_node[0], w, grove_pack("{demonitor, ~r}", ref));
+        m = s_recv(0, "{demonitored, 'GROVE_OK'}", WAIT_MS);
+        grove_term_destroy(&m);
+        s_wait_watched(on, t, 0);
+        grove_node_send(s_node[on], t, grove_pack("{crash, quietly}"));
+        s_expect_none(0, 200);
+    }
+    /* the session ends: noconnection, naming the name */
+    grove_pid t = s_spawn(1, &s_target, NULL);
+    assert_int_equal(grove_register(s_node[1], "named_last", t), GROVE_OK);
+    s_monitor_name(w, "named_last", 1);
+    s_wait_watched(1, t, 1);
+    grove_waiter_destroy(&s_w[1]);
+    grove_node_stop(&s_node[1]);
+    grove_term *m = s_recv(
+        0, "{got, {'DOWN', _, process, {named_last, 'd1@127.0.0.1'}, noconnection}}", WAIT_MS);
+    grove_term_destroy(&m);
+    /* and to a node not connected: noconnection at once */
+    grove_node_send(s_node[0], w, grove_pack("{monitor, far_away, ~p}", t));
+    m = s_recv(0, "{monitored, 'GROVE_OK', _}", WAIT_MS);
+    grove_term_destroy(&m);
+    m = s_recv(0, "{got, {'DOWN', _, process, {far_away, 'd1@127.0.0.1'}, noconnection}}", WAIT_MS);
+    grove_term_destroy(&m);
+}
+
+/* echo server: a call answers {echo, Request, Node}. */
+static grove_ret echo_call(grove_proc *self, const grove_term *request, grove_from from,
+                           void *state, grove_term **reply)
+{
+    (void)from, (void)state;
+    *reply = grove_pack("{echo, ~t, ~a}", grove_term_copy(request),
+                        grove_nodename_str(grove_self(self).node));
+    return GROVE_REPLY;
+}
+
+static const grove_gen_server s_echo = {.name = "echo", .handle_call = echo_call};
+
+/* gen_server:call({Name, Node}, Request): the reply from the server
+ * registered there; noproc for a name nobody has; noconnection for a node
+ * not connected, or lost during the call. */
+static void test_call_to_a_name_on_a_node(void **state)
+{
+    (void)state;
+    s_cluster(2);
+    grove_start_opts o = {.name = "echo_here"};
+    assert_int_equal(grove_gen_server_start(s_node[1], &s_echo, NULL, &o, NULL), GROVE_OK);
+    assert_int_equal(grove_gen_server_start(s_node[0], &s_echo, NULL, &o, NULL), GROVE_OK);
+    grove_nodename n1 = grove_node_name(s_node[1]);
+    grove_term *reply = NULL;
+    assert_int_equal(
+        grove_call_name_at(s_node[0], n1, "echo_here", grove_pack("hi"), WAIT_MS, &reply),
+        GROVE_OK);
+    assert_true(grove_match(reply, "{echo, hi, 'd1@127.0.0.1'}"));
+    grove_term_destroy(&reply);
+    /* this node, by its name and by 0 */
+    assert_int_equal(
+        grove_call_name_at(s_node[0], 0, "echo_here", grove_pack("hi"), WAIT_MS, &reply), GROVE_OK);
+    assert_true(grove_match(reply, "{echo, hi, 'd0@127.0.0.1'}"));
+    grove_term_destroy(&reply);
+    for (int on = 1; on >= 0; on--) {
+        assert_int_equal(grove_call_name_at(s_node[0], grove_node_name(s_node[on]), "nobody",
+                                            grove_pack("hi"), WAIT_MS, &reply),
+                         GROVE_ENOPROC);
+        assert_true(grove_match(reply, "noproc"));
+        grove_term_destroy(&reply);
+    }
+    assert_int_equal(grove_call_name_at(s_node[0], n1, "", grove_pack("hi"), WAIT_MS, &reply),
+                     GROVE_EINVAL);
+    grove_waiter_destroy(&s_w[1]);
+    grove_node_stop(&s_node[1]);
+    assert_int_equal(
+        grove_call_name_at(s_node[0], n1, "echo_here", grove_pack("hi"), WAIT_MS, &reply),
+        GROVE_ENOCONN);
+    assert_true(grove_match(reply, "noconnection"));
+    grove_term_destroy(&reply);
+}
+
 #define ORDER_N 100000
 
 static void test_per_pair_order_over_100000_messages(void **state)
@@ -689,6 +865,8 @@ int main(void)
         cmocka_unit_test_teardown(test_remote_spawn_by_behaviour_name, s_stop_all),
         cmocka_unit_test_teardown(test_spawn_reply_comes_before_what_the_child_sends, s_stop_all),
         cmocka_unit_test_teardown(test_failed_monitored_spawn_leaves_no_monitor, s_stop_all),
+        cmocka_unit_test_teardown(test_monitor_by_name_names_the_name, s_stop_all),
+        cmocka_unit_test_teardown(test_call_to_a_name_on_a_node, s_stop_all),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
