@@ -194,6 +194,7 @@ static void s_reconcile(grove_proc *self, gv_csup_member *m)
 }
 
 static void s_maybe_finish_stop(grove_proc *self, gv_csup_member *m);
+static void s_begin_stop(grove_proc *self, gv_csup_member *m, grove_term *reason);
 
 static void s_refresh(grove_proc *self, gv_csup_member *m)
 {
@@ -345,7 +346,10 @@ static void s_on_hello(grove_proc *self, gv_csup_member *m, const grove_term *ms
     bool changed = false;
     gv_csup_rows_merge(m, rows, &changed);
     grove_term_destroy(&rows);
-    if (strcmp(reply, "true") == 0)
+    /* Asked for it, or the first hello of this member: what was
+     * published while it was not heard (publishing goes to heard members
+     * only) reaches it now. */
+    if (strcmp(reply, "true") == 0 || !was)
         s_send_table(self, m, node, false);
     if (!was) {
         gv_log(GV_LOG_INFO, "cluster_sup", "member_up", "sup=%s node=%s", m->name, from);
@@ -539,16 +543,11 @@ static void s_call(grove_proc *self, gv_csup_member *m, grove_from from, const g
             s_reconcile(self, m);
             gv_gen_reply(self, from, grove_atom("ok"));
         }
-    } else if (grove_match(req, "stop")) {
-        if (!m->stopping) {
-            grove_term *bye = grove_pack("{csup_bye, ~a}", grove_nodename_str(m->self));
-            gv_csup_to_heard(self, m, bye);
-            grove_term_destroy(&bye);
-        }
-        m->stopping = true;
-        m->has_stop_from = true;
+    } else if (grove_match(req, "stop") && !m->stopping) {
         m->stop_from = from;
-        s_reconcile(self, m);
+        s_begin_stop(self, m, NULL);
+    } else if (grove_match(req, "stop")) {
+        gv_gen_reply(self, from, grove_pack("{error, stopping}"));
     } else {
         gv_gen_reply(self, from, grove_pack("{error, {unknown_call, ~t}}", grove_term_copy(req)));
     }
@@ -563,8 +562,29 @@ static void s_maybe_finish_stop(grove_proc *self, gv_csup_member *m)
         if (m->ents[i]->ls != GV_CSUP_L_NONE)
             return;
     m->has_stop_from = false;
+    if (m->stop_reason) { /* the parent's exit: leave with its reason */
+        grove_term *reason = m->stop_reason;
+        m->stop_reason = NULL;
+        grove_stop(self, reason);
+        return;
+    }
     gv_gen_reply(self, m->stop_from, grove_atom("ok"));
     grove_stop(self, NULL);
+}
+
+/* Stops this member: the others hear it leave, its children stop in
+ * order, and then it exits, answering the stop call (stop_from), or, for
+ * its supervisor's exit signal (reason, consumed), exiting with that
+ * reason as an OTP process does. */
+static void s_begin_stop(grove_proc *self, gv_csup_member *m, grove_term *reason)
+{
+    grove_term *bye = grove_pack("{csup_bye, ~a}", grove_nodename_str(m->self));
+    gv_csup_to_heard(self, m, bye);
+    grove_term_destroy(&bye);
+    m->stopping = true;
+    m->has_stop_from = true;
+    m->stop_reason = reason;
+    s_reconcile(self, m);
 }
 
 /* ---- the member process
@@ -637,7 +657,10 @@ static grove_ret s_handle(grove_proc *self, const grove_term *msg, void *state)
         s_on_ack(self, m, msg);
         s_maybe_finish_stop(self, m);
     } else if (grove_match(msg, "{'EXIT', ~p, ~t}", &pid, &t)) {
-        s_on_exit(self, m, pid, t);
+        if (grove_pid_equal(pid, m->parent) && !m->stopping)
+            s_begin_stop(self, m, t); /* its supervisor stops it */
+        else
+            s_on_exit(self, m, pid, t);
         s_reconcile(self, m);
         s_maybe_finish_stop(self, m);
     } else if (grove_match(msg, "{'DOWN', _, process, _, _}")) {
@@ -694,6 +717,7 @@ static void s_member_free(void *state)
     gv_free(m->peers);
     gv_free(m->pend);
     gv_free(m->restarts);
+    grove_term_destroy(&m->stop_reason);
     gv_free(m);
 }
 
@@ -746,6 +770,9 @@ static grove_err s_member_init(grove_proc *self, const grove_term *arg, void **s
         rest = NULL;
     }
     grove_term_destroy(&list);
+    grove_proc_info info;
+    if (grove_proc_info_get(grove_proc_node(self), grove_self(self), &info) == GROVE_OK)
+        m->parent = info.parent; /* its supervisor, if it has one */
     grove_trap_exit(self, true);
     grove_monitor_nodes(self, true);
     gv_csup_bump_row(m);

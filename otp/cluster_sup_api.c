@@ -75,10 +75,11 @@ static grove_term *s_spec_pack(const grove_child_spec *spec)
     return t;
 }
 
-grove_err grove_cluster_sup_start(grove_node *node, const grove_cluster_sup_opts *opts,
-                                  const grove_child_spec *children, size_t n, grove_pid *member)
+/* The member's start argument, in *arg; false (children's args
+ * consumed) for bad arguments. lname: the member's local name. */
+static bool s_member_arg(const grove_cluster_sup_opts *opts, const grove_child_spec *children,
+                         size_t n, char *lname, grove_term **arg)
 {
-    char lname[GV_CSUP_LNAME_MAX + 1];
     bool ok = opts && s_lname(opts->name, lname) && (n == 0 || children);
     grove_term *list = grove_pack("[]");
     for (size_t i = n; i-- > 0;) {
@@ -100,20 +101,48 @@ grove_err grove_cluster_sup_start(grove_node *node, const grove_cluster_sup_opts
                 ok = false;
     if (!ok) {
         grove_term_destroy(&list);
-        return GROVE_EINVAL;
-    }
-    if (gv_on_scheduler()) {
-        grove_term_destroy(&list);
-        return GROVE_EWOULDBLOCK;
+        return false;
     }
     uint32_t hb = s_setting(opts->heartbeat_ms, "GROVE_HEARTBEAT_MS", 250);
     uint32_t nd = s_setting(opts->nodedown_ms, "GROVE_NODEDOWN_MS", 1500);
     uint32_t forget = s_setting(opts->forget_ms, "GROVE_FORGET_MS", 60000);
-    grove_term *arg =
+    *arg =
         grove_pack("{~b, ~i, ~u, ~u, ~u, ~u, ~t}", opts->name, strlen(opts->name), opts->intensity,
                    (uint64_t)opts->period_ms, (uint64_t)hb, (uint64_t)nd, (uint64_t)forget, list);
+    return true;
+}
+
+grove_err grove_cluster_sup_start(grove_node *node, const grove_cluster_sup_opts *opts,
+                                  const grove_child_spec *children, size_t n, grove_pid *member)
+{
+    char lname[GV_CSUP_LNAME_MAX + 1];
+    grove_term *arg;
+    if (!s_member_arg(opts, children, n, lname, &arg))
+        return GROVE_EINVAL;
+    if (gv_on_scheduler()) {
+        grove_term_destroy(&arg);
+        return GROVE_EWOULDBLOCK;
+    }
     return gv_start_wait(node, GV_KIND_BEHAVIOUR, &gv_csup_member_behaviour, "cluster_sup", arg,
                          &(grove_start_opts){.name = lname}, member);
+}
+
+grove_err grove_cluster_sup_add_member(grove_children *sup_children,
+                                       const grove_cluster_sup_opts *opts,
+                                       const grove_child_spec *children, size_t n)
+{
+    char lname[GV_CSUP_LNAME_MAX + 1];
+    grove_term *arg;
+    if (!sup_children || !s_member_arg(opts, children, n, lname, &arg))
+        return GROVE_EINVAL;
+    /* Its id and local name are both "grove_csup:<name>"; it stops its
+     * children in order before it exits, so give it time. */
+    return grove_sup_add(sup_children, &(grove_child_spec){.id = lname,
+                                                           .behaviour = &gv_csup_member_behaviour,
+                                                           .arg = arg,
+                                                           .restart = GROVE_PERMANENT,
+                                                           .shutdown_ms = GROVE_SHUTDOWN_INFINITY,
+                                                           .name = lname});
 }
 
 static grove_err s_member_call(grove_node *node, const char *sup, grove_term *req,

@@ -136,7 +136,9 @@ typedef struct gv_csup_member {
     size_t npend, pendcap;
     bool stopping;
     bool has_stop_from;
-    grove_from stop_from;
+    grove_from stop_from;    /* the stop call to answer, unless stop_reason */
+    grove_term *stop_reason; /* stopping for the parent's exit: exit with this */
+    grove_pid parent;        /* its supervisor's pid, or the node's own pid */
 } gv_csup_member;
 
 /* ---- the replicated table (cluster_sup_table.c) --------------------------------------------- */

@@ -74,6 +74,18 @@ typedef struct grove_cluster_sup_opts {
 grove_err grove_cluster_sup_start(grove_node *node, const grove_cluster_sup_opts *opts,
                                   const grove_child_spec *children, size_t n, grove_pid *member);
 
+/* The same member as a child of a local supervisor (call it from the
+ * supervisor's init), as OTP puts every process under one: a member that
+ * crashes is restarted, gets the table back from the other members and
+ * starts again the children this node owns; the supervisor's shutdown
+ * stops the member's children in order, then the member. The child's id
+ * and local name are "grove_csup:<name>"; it is permanent. Arguments as
+ * grove_cluster_sup_start (each spec's arg consumed, even on failure);
+ * GROVE_EINVAL for a bad one, or grove_sup_add's error. */
+grove_err grove_cluster_sup_add_member(grove_children *sup_children,
+                                       const grove_cluster_sup_opts *opts,
+                                       const grove_child_spec *children, size_t n);
+
 /* Adds a child, replicated to every member and started by exactly one of
  * them (placement of the spec is ignored: the supervisor places). Blocks
  * until it runs somewhere; *child (may be NULL) = its pid (may be on

@@ -124,20 +124,31 @@ static int s_node_index(grove_nodename n)
 static const grove_cluster_sup_opts s_opts = {
     .name = SUP, .heartbeat_ms = HB_MS, .nodedown_ms = ND_MS, .forget_ms = 60000};
 
+/* The initial specs: k0..k8 with global names g0..g8. */
+typedef struct kid_specs {
+    grove_child_spec specs[KIDS];
+    char ids[KIDS][8], names[KIDS][8];
+} kid_specs;
+
+static void s_kid_specs(kid_specs *ks)
+{
+    for (int k = 0; k < KIDS; k++) {
+        snprintf(ks->ids[k], sizeof ks->ids[k], "k%d", k);
+        snprintf(ks->names[k], sizeof ks->names[k], "g%d", k);
+        ks->specs[k] = (grove_child_spec){.id = ks->ids[k],
+                                          .gen_server = &kid_server,
+                                          .arg = grove_pack("~i", k),
+                                          .name = ks->names[k],
+                                          .shutdown_ms = 1000};
+    }
+}
+
 static void s_start_members(void)
 {
     for (int i = 0; i < NODES; i++) {
-        grove_child_spec specs[KIDS];
-        char ids[KIDS][8], names[KIDS][8];
-        for (int k = 0; k < KIDS; k++) {
-            snprintf(ids[k], sizeof ids[k], "k%d", k);
-            snprintf(names[k], sizeof names[k], "g%d", k);
-            specs[k] = (grove_child_spec){.id = ids[k],
-                                          .gen_server = &kid_server,
-                                          .arg = grove_pack("~i", k),
-                                          .name = names[k],
-                                          .shutdown_ms = 1000};
-        }
+        kid_specs ks;
+        s_kid_specs(&ks);
+        grove_child_spec *specs = ks.specs;
         grove_pid member;
         assert_int_equal(grove_cluster_sup_start(s_node[i], &s_opts, specs, KIDS, &member),
                          GROVE_OK);
@@ -344,6 +355,79 @@ static void test_children_spread_restart_and_move_when_the_first_node_stops(void
     assert_true(per[1] >= 4 && per[2] >= 4);
 }
 
+/* The member as a child of a local supervisor. */
+static grove_err member_sup_init(grove_proc *self, const grove_term *arg, grove_sup_flags *flags,
+                                 grove_children *children)
+{
+    (void)self, (void)arg, (void)flags;
+    kid_specs ks;
+    s_kid_specs(&ks);
+    return grove_cluster_sup_add_member(children, &s_opts, ks.specs, KIDS);
+}
+
+static const grove_supervisor s_member_sup = {.name = "csup_member_sup", .init = member_sup_init};
+
+/* A member under a local supervisor that is killed comes back: its
+ * supervisor restarts it, it gets the table from the others and starts
+ * its children again, under the same global names, and no child ever
+ * runs twice. Its supervisor's shutdown then stops its children, and the
+ * others take them over. */
+static void test_a_supervised_member_that_crashes_comes_back(void **state)
+{
+    (void)state;
+    for (int k = 0; k <= KIDS; k++) {
+        atomic_store(&s_live[k], 0);
+        atomic_store(&s_inits[k], 0);
+    }
+    atomic_store(&s_twice, false);
+    s_start_nodes();
+    grove_pid sups[NODES];
+    for (int i = 0; i < NODES; i++)
+        assert_int_equal(grove_supervisor_start(s_node[i], &s_member_sup, NULL, NULL, &sups[i]),
+                         GROVE_OK);
+    static const int all[NODES] = {0, 1, 2};
+    grove_cluster_child v[KIDS + 2];
+    s_wait_agree(all, NODES, KIDS, v);
+    grove_pid before[KIDS];
+    for (int k = 0; k < KIDS; k++)
+        before[s_idx_of(v[k].id)] = v[k].pid;
+
+    grove_pid old, now;
+    assert_int_equal(grove_whereis(s_node[1], "grove_csup:" SUP, &old), GROVE_OK);
+    assert_int_equal(grove_node_exit(s_node[1], old, grove_atom("kill")), GROVE_OK);
+    uint64_t deadline = gv_now_ms() + WAIT_MS;
+    for (;;) { /* back, with every child of node 1 running again */
+        bool back = grove_whereis(s_node[1], "grove_csup:" SUP, &now) == GROVE_OK &&
+                    !grove_pid_equal(now, old) && s_agree(all, NODES, KIDS, v);
+        for (int k = 0; back && k < KIDS; k++) {
+            int idx = s_idx_of(v[k].id);
+            if (before[idx].node == s_names[1])
+                back = !grove_pid_equal(v[k].pid, before[idx]);
+        }
+        if (back)
+            break;
+        assert_true(gv_now_ms() < deadline);
+        gv_sleep_ms(20);
+    }
+    for (int k = 0; k < KIDS; k++) {
+        assert_int_equal(atomic_load(&s_live[k]), 1);
+        int idx = s_idx_of(v[k].id);
+        if (before[idx].node != s_names[1])
+            assert_true(grove_pid_equal(v[k].pid, before[idx])); /* the others kept running */
+    }
+    assert_false(atomic_load(&s_twice));
+
+    /* node 1's supervisor stops: its member stops its children, leaves,
+     * and the other two run them */
+    assert_int_equal(grove_supervisor_stop(s_node[1], sups[1], NULL, WAIT_MS), GROVE_OK);
+    assert_int_equal(grove_whereis(s_node[1], "grove_csup:" SUP, &now), GROVE_ENOTFOUND);
+    static const int two[2] = {0, 2};
+    s_wait_agree(two, 2, KIDS, v);
+    for (int k = 0; k < KIDS; k++)
+        assert_int_equal(atomic_load(&s_live[k]), 1);
+    assert_false(atomic_load(&s_twice));
+}
+
 static void test_bad_arguments_are_refused(void **state)
 {
     (void)state;
@@ -404,6 +488,7 @@ int main(void)
         return 1;
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_teardown(test_bad_arguments_are_refused, s_teardown),
+        cmocka_unit_test_teardown(test_a_supervised_member_that_crashes_comes_back, s_teardown),
         cmocka_unit_test_teardown(test_children_spread_restart_and_move_when_the_first_node_stops,
                                   s_teardown),
     };
