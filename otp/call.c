@@ -56,15 +56,23 @@ static grove_err s_wait_reply(grove_waiter *w, grove_ref ref, int64_t timeout_ms
     return err;
 }
 
-grove_err gv_call(grove_node *node, grove_pid server, grove_term *request, int64_t timeout_ms,
-                  grove_term **reply)
+/* A blocking call to server, or (name not NULL) to the process
+ * registered as name on node `at`, as gen_server:call({Name, Node}, Req):
+ * the name is monitored and the request sent to it, so a name nobody has
+ * answers with a DOWN (noproc) and an unconnected node with one
+ * (noconnection). The monitor's reference doubles as the call's, as in
+ * OTP. */
+static grove_err s_call(grove_node *node, grove_pid server, grove_nodename at, const char *name,
+                        grove_term *request, int64_t timeout_ms, grove_term **reply)
 {
     grove_term *dummy = NULL;
     if (!reply)
         reply = &dummy;
     *reply = NULL;
-    if (!request)
+    if (!request || (name && (!*name || strlen(name) > GROVE_MONITOR_NAME_MAX))) {
+        grove_term_destroy(&request);
         return GROVE_EINVAL;
+    }
     if (gv_on_scheduler()) {
         grove_term_destroy(&request);
         return GROVE_EWOULDBLOCK;
@@ -75,15 +83,26 @@ grove_err gv_call(grove_node *node, grove_pid server, grove_term *request, int64
         grove_term_destroy(&request);
         return err;
     }
-    /* The monitor's reference doubles as the call's, as in OTP. */
     grove_ref ref;
-    grove_waiter_monitor(w, server, &ref);
-    grove_send(node, server,
-               grove_pack("{'$gen_call', {~p, ~r}, ~t}", grove_waiter_pid(w), ref, request));
+    if (name)
+        grove_waiter_monitor_name(w, name, at, &ref);
+    else
+        grove_waiter_monitor(w, server, &ref);
+    grove_term *call = grove_pack("{'$gen_call', {~p, ~r}, ~t}", grove_waiter_pid(w), ref, request);
+    if (name)
+        grove_send_name_at(node, at ? at : grove_node_name(node), name, call);
+    else
+        grove_send(node, server, call);
     err = s_wait_reply(w, ref, timeout_ms, reply);
     grove_waiter_destroy(&w); /* a late reply now finds no one */
     grove_term_destroy(&dummy);
     return err;
+}
+
+grove_err gv_call(grove_node *node, grove_pid server, grove_term *request, int64_t timeout_ms,
+                  grove_term **reply)
+{
+    return s_call(node, server, 0, NULL, request, timeout_ms, reply);
 }
 
 grove_err grove_call(grove_node *node, grove_pid server, grove_term *request, int64_t timeout_ms,
@@ -95,36 +114,13 @@ grove_err grove_call(grove_node *node, grove_pid server, grove_term *request, in
 grove_err grove_call_name_at(grove_node *node, grove_nodename at, const char *name,
                              grove_term *request, int64_t timeout_ms, grove_term **reply)
 {
-    grove_term *dummy = NULL;
-    if (!reply)
-        reply = &dummy;
-    *reply = NULL;
-    if (!request || !name || !*name || strlen(name) > GROVE_MONITOR_NAME_MAX) {
+    if (!name) {
+        if (reply)
+            *reply = NULL;
         grove_term_destroy(&request);
         return GROVE_EINVAL;
     }
-    if (gv_on_scheduler()) {
-        grove_term_destroy(&request);
-        return GROVE_EWOULDBLOCK;
-    }
-    grove_waiter *w;
-    grove_err err = grove_waiter_new(node, &w);
-    if (err) {
-        grove_term_destroy(&request);
-        return err;
-    }
-    /* As gen_server:call({Name, Node}, Request): monitor the name, send to
-     * it; a name nobody has answers with a DOWN (noproc), an unconnected
-     * node with one (noconnection). */
-    grove_ref ref;
-    grove_waiter_monitor_name(w, name, at, &ref);
-    grove_send_name_at(
-        node, at ? at : grove_node_name(node), name,
-        grove_pack("{'$gen_call', {~p, ~r}, ~t}", grove_waiter_pid(w), ref, request));
-    err = s_wait_reply(w, ref, timeout_ms, reply);
-    grove_waiter_destroy(&w);
-    grove_term_destroy(&dummy);
-    return err;
+    return s_call(node, (grove_pid){0}, at, name, request, timeout_ms, reply);
 }
 
 grove_err grove_call_name(grove_node *node, const char *name, grove_term *request,
