@@ -30,36 +30,20 @@ DOWN_TIMEOUT_MS=$((10 * NODEDOWN_MS))
 HEAL_TIMEOUT_MS=30000 # redials back off up to 5 s, then a handshake
 PREFIX=grove-part
 
-say() { printf 'netns_partition: %s\n' "$*" >&2; }
-fail() {
-    say "FAIL: $*"
-    exit 1
-}
+NETNS_WHO=netns_partition
+# shellcheck source=netns_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 
 bin=${1:-}
 [[ -n $bin ]] || fail "usage: $0 GROVE_NODE_BINARY"
 [[ -x $bin ]] || fail "grove-node binary '$bin' is not executable"
-((EUID == 0)) || fail "needs root to create network namespaces (uid $EUID)"
-command -v ip >/dev/null || fail "needs 'ip' from iproute2 (tools/deps installs it)"
+netns_require
+netns_claim 'a|b'
 
-now_ms() { date +%s%3N; }
-
-# Namespaces left by a driver that was killed outright (SIGKILL, e.g. a
-# test timeout): their driver pid is gone. Stop what runs in them, remove.
-for ns in $(ip netns list 2>/dev/null | awk '{print $1}' | grep "^$PREFIX-[0-9]*-[ab]\$" || true); do
-    owner=${ns#"$PREFIX"-}
-    owner=${owner%-*}
-    if ! kill -0 "$owner" 2>/dev/null; then
-        say "removing stale namespace $ns (driver $owner is gone)"
-        for p in $(ip netns pids "$ns" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
-        ip netns del "$ns" 2>/dev/null || true
-    fi
-done
-
-ns_a=$PREFIX-$$-a
-ns_b=$PREFIX-$$-b
-veth_a=gpa$$
-veth_b=gpb$$
+ns_a=$PREFIX-$tag-a
+ns_b=$PREFIX-$tag-b
+veth_a=gpa$tag
+veth_b=gpb$tag
 net=10.254.$((RANDOM % 256))
 addr_a=$net.1
 addr_b=$net.2
@@ -75,16 +59,7 @@ passed=0
 cleanup() {
     local rc=$?
     set +e
-    for p in $pid_a $pid_b; do kill -KILL "$p" 2>/dev/null; done
-    for ns in $ns_a $ns_b; do
-        if ip netns list | awk '{print $1}' | grep -qx "$ns"; then
-            for p in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        fi
-    done
-    for p in $pid_a $pid_b; do wait "$p" 2>/dev/null; done
-    # Deleting a namespace deletes the veth end inside it, and with it the pair.
-    ip netns del "$ns_a" 2>/dev/null
-    ip netns del "$ns_b" 2>/dev/null
+    netns_teardown "$pid_a" "$pid_b" -- "$ns_a" "$ns_b"
     if ((passed == 0)); then
         for f in "$log_a" "$log_b"; do
             [[ -f $f ]] || continue
@@ -118,13 +93,7 @@ say "namespaces $ns_a ($addr_a) and $ns_b ($addr_b), work dir $work"
 
 # ---- the daemons --------------------------------------------------------------
 
-cookie=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-[[ ${#cookie} -eq 32 ]] || fail "cannot draw a cluster secret from /dev/urandom"
-
-# Daemons die with this driver even if it is killed outright (SIGKILL
-# cannot be trapped): setpriv asks the kernel for that.
-deathsig=()
-if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then deathsig=(setpriv --pdeathsig KILL); fi
+netns_daemon_setup
 
 # start_node NS NAME ADDR SEEDS LOG: runs grove-node in NS; sets $started.
 start_node() {

@@ -36,44 +36,16 @@ DOWN_TIMEOUT_MS=$((10 * NODEDOWN_MS))
 HEAL_TIMEOUT_MS=30000 # redials back off up to 5 s, then a handshake
 PREFIX=grove3
 
-say() { printf 'netns_three: %s\n' "$*" >&2; }
-fail() {
-    say "FAIL: $*"
-    exit 1
-}
+NETNS_WHO=netns_three
+# shellcheck source=netns_lib.sh
+source "$(dirname "${BASH_SOURCE[0]}")/netns_lib.sh"
 
 mode=${1:-}
 bin=${2:-}
 [[ $mode == registry || $mode == cluster_sup ]] || fail "usage: $0 registry|cluster_sup PART_NODE_BINARY"
 [[ -n $bin && -x $bin ]] || fail "part_node binary '$bin' is not executable"
-((EUID == 0)) || fail "needs root to create network namespaces (uid $EUID)"
-command -v ip >/dev/null || fail "needs 'ip' from iproute2 (tools/deps installs it)"
-
-now_ms() { date +%s%3N; }
-
-# Each run is named by a random tag (not its pid: drivers in different
-# pid namespaces may share the network namespaces' list) and holds an
-# flock on /run/lock/grove3-<tag>.lock while it runs. Namespaces whose
-# tag's lock is free belong to a driver that was killed outright: stop
-# what runs in them and remove them.
-command -v flock >/dev/null || fail "needs 'flock' from util-linux"
-LOCKDIR=/run/lock
-mkdir -p "$LOCKDIR" || fail "cannot create $LOCKDIR"
-for n in $(ip netns list 2>/dev/null | awk '{print $1}' | grep -E "^$PREFIX-[0-9a-f]{8}-(a|b|c|br)\$" || true); do
-    owner=${n#"$PREFIX"-}
-    owner=${owner%-*}
-    if flock -n "$LOCKDIR/$PREFIX-$owner.lock" true 2>/dev/null; then
-        say "removing stale namespace $n (its driver $owner is gone)"
-        for p in $(ip netns pids "$n" 2>/dev/null || true); do kill -KILL "$p" 2>/dev/null || true; done
-        ip netns del "$n" 2>/dev/null || true
-        rm -f "$LOCKDIR/$PREFIX-$owner.lock"
-    fi
-done
-tag=$(od -An -tx1 -N4 /dev/urandom | tr -d ' \n')
-[[ $tag =~ ^[0-9a-f]{8}$ ]] || fail "cannot draw a run tag from /dev/urandom"
-lock=$LOCKDIR/$PREFIX-$tag.lock
-exec 9>"$lock" || fail "cannot create $lock"
-flock -n 9 || fail "cannot lock $lock"
+netns_require
+netns_claim 'a|b|c|br'
 
 NODES=(a b c)
 ns_br=$PREFIX-$tag-br
@@ -97,17 +69,9 @@ done
 passed=0
 
 cleanup() {
-    local rc=$? x p n
+    local rc=$? x
     set +e
-    for x in "${NODES[@]}"; do [[ -n ${pid[$x]} ]] && kill -KILL "${pid[$x]}" 2>/dev/null; done
-    for n in "${ns[@]}" "$ns_br"; do
-        if ip netns list | awk '{print $1}' | grep -qx "$n"; then
-            for p in $(ip netns pids "$n" 2>/dev/null); do kill -KILL "$p" 2>/dev/null; done
-        fi
-    done
-    for x in "${NODES[@]}"; do [[ -n ${pid[$x]} ]] && wait "${pid[$x]}" 2>/dev/null; done
-    for n in "${ns[@]}" "$ns_br"; do ip netns del "$n" 2>/dev/null; done
-    rm -f "$lock"
+    netns_teardown "${pid[@]}" -- "${ns[@]}" "$ns_br"
     if ((passed == 0)); then
         for x in "${NODES[@]}"; do
             [[ -f ${log[$x]} ]] || continue
@@ -161,10 +125,7 @@ heal_link() {
 
 # ---- the daemons -------------------------------------------------------------------
 
-cookie=$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
-[[ ${#cookie} -eq 32 ]] || fail "cannot draw a cluster secret from /dev/urandom"
-deathsig=()
-if setpriv --help 2>/dev/null | grep -q -- --pdeathsig; then deathsig=(setpriv --pdeathsig KILL); fi
+netns_daemon_setup
 
 start_node() {
     local x=$1 seeds=$2

@@ -41,6 +41,8 @@
 #include "transport/tp_crypto.h"
 #include "transport/transport.h"
 
+#include "fuzz_check.h"
+
 #include <zmq.h>
 
 #include <arpa/inet.h>
@@ -52,16 +54,6 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
-
-#define FUZZ_CHECK(cond, ...)                                                             \
-    do {                                                                                  \
-        if (!(cond)) {                                                                    \
-            fprintf(stderr, "%s:%d: property broken: %s\n  ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                                 \
-            fprintf(stderr, "\n");                                                        \
-            abort();                                                                      \
-        }                                                                                 \
-    } while (0)
 
 #ifndef FUZZ_HANDSHAKE_CHECK_EVERY
 #define FUZZ_HANDSHAKE_CHECK_EVERY 8
